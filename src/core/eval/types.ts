@@ -1,0 +1,111 @@
+/**
+ * The shapes evaluation produces and reports consume. `EvaluationResult` is JSON-safe (per-user
+ * arrays are plain number arrays) because it is written verbatim into report.json and is the
+ * `--json` output of `recsys eval`, which the CI gate and other scripts read: keep it stable.
+ */
+
+export interface EvalOptions {
+  /** Cut-offs to compute every ranking metric at (default [1, 5, 10, 20]). */
+  ks: number[];
+  /** The k whose per-user distributions and confidence intervals are reported (default 10). */
+  mainK: number;
+  /** Test pairs with value below this are not relevant (default 0: every test pair is relevant). */
+  relevanceThreshold: number;
+  /** Bootstrap resamples for 95% confidence intervals (default 1000) and their seed. */
+  bootstrapSamples: number;
+  seed: number;
+  /** Users per recommend() batch. */
+  batchSize: number;
+}
+
+export interface MetricSummary {
+  mean: number;
+  /** Percentile bootstrap 95% confidence interval of the mean over users. */
+  ci95: [number, number];
+  /** Sample standard deviation over users. */
+  std: number;
+  /** Number of users the mean is over. */
+  n: number;
+}
+
+export interface Histogram {
+  /** Bin edges (length bins+1). */
+  edges: number[];
+  counts: number[];
+}
+
+export interface EvaluationResult {
+  model: string;
+  ks: number[];
+  mainK: number;
+  /**
+   * Ranking metrics keyed 'name@k': precision, recall (÷|R|), recall_capped (÷min(k,|R|)),
+   * ndcg (binary gain), ndcg_graded (gain 2^rel−1), map (÷|R|), map_capped (÷min(k,|R|)), mrr, hit_rate.
+   */
+  metrics: Record<string, MetricSummary>;
+  /** Beyond-accuracy metrics keyed 'name@k': coverage, diversity (needs item categories), novelty, popularity_bias. */
+  beyondAccuracy: Record<string, number>;
+  /** Per-user values of the main-k metrics, in user order of `users.evaluatedIds` (for paired tests). */
+  perUser: Record<string, number[]>;
+  /** Per-user distributions (histograms) of the main-k metrics. */
+  distributions: Record<string, Histogram>;
+  users: {
+    evaluated: number;
+    /** Users with no (relevant) test items: skipped and counted, never averaged in. */
+    skippedNoTest: number;
+    /** Evaluated users whose recommendation list came back empty (they count as zero). */
+    emptyLists: number;
+    /** External ids of the evaluated users, aligned with perUser arrays. */
+    evaluatedIds: string[];
+  };
+  /** Items recommended at mainK with how often (for the long-tail plot): item popularity rank → count. */
+  longTail: { itemPopularity: number[]; recommendedCount: number[] };
+  timings: { recommendSeconds: number; metricsSeconds: number };
+}
+
+export interface PairedComparison {
+  metric: string;
+  baseline: string;
+  candidate: string;
+  meanDifference: number;
+  ci95: [number, number];
+  /** Paired t-test two-sided p-value. */
+  tTestP: number;
+  /** Paired randomization (sign-flip) test two-sided p-value. */
+  randomizationP: number;
+  n: number;
+}
+
+export interface Report {
+  format: 'recsys-report';
+  version: 1;
+  runId: string;
+  createdAt: string;
+  git: { commit: string | null; dirty: boolean | null };
+  dataset: { store: string; fingerprint: string; nUsers: number; nItems: number; nnz: number };
+  split: { config: unknown; fingerprint: string; trainPairs: number; testPairs: number };
+  models: Array<{ name: string; artifact: string | null; params: Record<string, unknown>; evaluation: EvaluationResult }>;
+  comparisons: PairedComparison[];
+  timings: Record<string, number>;
+}
+
+export interface GateRule {
+  /** Metric key as in EvaluationResult.metrics or beyondAccuracy, e.g. 'ndcg@10'. */
+  metric: string;
+  /** Largest allowed absolute drop below the baseline's value. */
+  maxDrop: number;
+}
+
+export interface GateRow {
+  metric: string;
+  baseline: number;
+  candidate: number;
+  delta: number;
+  maxDrop: number;
+  passed: boolean;
+}
+
+export interface GateResult {
+  passed: boolean;
+  rows: GateRow[];
+}
