@@ -8,7 +8,7 @@ import type { InteractionMatrix } from './matrix.js';
 export type SplitConfig =
   /** Per user with n ≥ minInteractions pairs: max(1, floor(testFraction·n)) random pairs go to test. */
   | { method: 'random'; testFraction: number; seed: number; minInteractions: number }
-  /** Global temporal cut: pairs first/last seen at or after `cutTime` (seconds) go to test. */
+  /** Global temporal cut: pairs last seen at or after `cutTime` (seconds) go to test; without it, the (1−testFraction) quantile of lastSeen. */
   | { method: 'temporal'; cutTime?: number; testFraction?: number }
   /** Per user with more than k pairs: the k most recent pairs go to test. */
   | { method: 'leave-last-out'; k: number }
@@ -29,4 +29,6 @@ export interface Split {
   readonly fingerprint: string;
   /** Fingerprint of the store data the split was cut from. */
   readonly datasetFingerprint: string;
+  /** Temporal splits: the cut actually used, seconds (resolved from testFraction when cutTime was absent). */
+  readonly cutTime?: number;
 }
