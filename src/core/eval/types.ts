@@ -59,7 +59,15 @@ export interface EvaluationResult {
     evaluatedIds: string[];
   };
   /** Items recommended at mainK with how often (for the long-tail plot): item popularity rank → count. */
-  longTail: { itemPopularity: number[]; recommendedCount: number[] };
+  longTail: {
+    itemPopularity: number[];
+    recommendedCount: number[];
+    /**
+     * Popularity ranks per point (1 = one item per point). Large catalogues are summed into buckets of
+     * this many consecutive ranks: point b covers ranks [b·size, (b+1)·size), values are bucket sums.
+     */
+    rankBucketSize?: number;
+  };
   timings: { recommendSeconds: number; metricsSeconds: number };
 }
 
@@ -103,9 +111,16 @@ export interface GateRow {
   delta: number;
   maxDrop: number;
   passed: boolean;
+  /** Why the row failed when it is not a plain regression (e.g. the metric is missing in a report). */
+  reason?: string;
 }
 
 export interface GateResult {
   passed: boolean;
   rows: GateRow[];
+  /** Names of the evaluations compared. */
+  baselineModel?: string;
+  candidateModel?: string;
+  /** Things that make the comparison doubtful without failing it (e.g. different split fingerprints). */
+  warnings?: string[];
 }
