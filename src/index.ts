@@ -1,0 +1,51 @@
+/**
+ * The library's public surface: `import { openStore, ingestMovieLens, loadInteractionMatrix,
+ * splitMatrix, parseSplitSpec, Popularity, evaluate } from 'recsys'`. Re-exports only; every
+ * command of the CLI is a thin layer over these.
+ */
+export { RecsysError, isRecsysError, ERROR_CODES, type RecsysErrorCode, type RecsysErrorData } from './core/errors.js';
+export { Rng } from './core/rng.js';
+export { TopK, topKDense } from './core/topk.js';
+
+// Data: store, ingest, matrix, splits, synthetic data
+export { openStore, Store, type StoreStats } from './core/data/store.js';
+export {
+  ingestInteractions,
+  ingestProducts,
+  ingestUsers,
+  type IngestResult,
+  type InteractionIngestOptions,
+  type ProductIngestOptions,
+  type UserIngestOptions,
+  type RejectedRow,
+} from './core/data/ingest/index.js';
+export { ingestMovieLens, type MovieLensVariant } from './core/data/ingest/movielens.js';
+export { ingestSynth } from './core/data/ingest/synth.js';
+export { loadInteractionMatrix, loadItemMetadata, loadProducts, type MatrixOptions, type ValueMode, type ProductRow } from './core/data/load-matrix.js';
+export { InteractionMatrix, IdMap, transposeCsr, type CsrRows, type CsrData } from './core/data/matrix.js';
+export { splitMatrix, parseSplitSpec, saveSplit, loadSplit, exportSplitTsv, splitStats } from './core/data/split.js';
+export type { Split, SplitConfig } from './core/data/split-types.js';
+export { generateSynth, SYNTH_PRESETS, type SynthOptions, type SynthResult } from './core/data/synth.js';
+
+// Models
+export type { Recommender, Rankings, FitOptions, FitReport, RecommendOptions, Progress, ModelFactory } from './core/models/recommender.js';
+export { silentProgress, emptyRankings } from './core/models/recommender.js';
+export { createModel, loadModel, modelNames, modelFactory, registerModel } from './core/models/registry.js';
+export { resolveParams, parseParamList, type ParamSchema } from './core/models/params.js';
+export { Popularity, POPULARITY_PARAMS } from './core/models/popularity.js';
+export { saveArtifact, loadArtifact, readManifest, type Manifest } from './core/artifacts.js';
+
+// Evaluation, statistics, gate, reports
+export { evaluate, evaluateRankings, compareEvaluations, resolveEvalOptions, DEFAULT_EVAL_OPTIONS } from './core/eval/evaluate.js';
+export * as metrics from './core/eval/metrics.js';
+export { bootstrapMeanCI, pairedTTest, randomizationTest, comparePaired, studentTCdf } from './core/eval/stats.js';
+export { gate, parseMaxDrop, defaultGateRules, formatGateTable, gateFailure, loadReport } from './core/eval/gate.js';
+export type { EvalOptions, EvaluationResult, MetricSummary, PairedComparison, Report, GateRule, GateResult } from './core/eval/types.js';
+export { writeReport, newRunId, readReport, renderHtml, renderMarkdown, type ReportPaths } from './core/report/index.js';
+
+// Workflows (what the CLI commands call)
+export { trainModel, type TrainOptions, type TrainResult } from './core/workflows/train.js';
+export { runEvaluation, type EvalRunOptions, type EvalRunResult } from './core/workflows/eval.js';
+export { resolveSplit } from './core/workflows/split.js';
+export { ingestPath } from './core/workflows/ingest.js';
+export { runQuickstart } from './core/workflows/quickstart.js';
