@@ -8,13 +8,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModel, loadModel, modelNames } from '../../src/core/models/registry.js';
+import { modelFactory, loadModel, modelNames } from '../../src/core/models/registry.js';
+import type { CatalogAware, CatalogRow, Recommender } from '../../src/core/models/recommender.js';
 import { matrixFromRows } from '../helpers.js';
 
 /** Small params per model so the suite stays fast; personal = learns per-user taste. */
 const SUITE: Record<string, { params: Record<string, unknown>; personal: boolean }> = {
   popularity: { params: {}, personal: false },
-  als: { params: { factors: 4, iterations: 15, regularization: 0.01, alpha: 10, workers: 1 }, personal: true },
+  als: { params: { factors: 4, iterations: 15, regularization: 0.1, alpha: 10, workers: 1 }, personal: true },
+  content: { params: {}, personal: true },
 };
 
 /**
@@ -32,11 +34,27 @@ function checkerboard() {
   return matrixFromRows(rows, 20);
 }
 
+/** Group A items read 'alpha gadget' (category A), group B 'beta gizmo' (B): content can tell them apart. */
+function checkerboardCatalog(): CatalogRow[] {
+  return Array.from({ length: 20 }, (_, i) => ({
+    productId: `i${i}`,
+    title: i < 10 ? 'alpha gadget' : 'beta gizmo',
+    description: null,
+    category: i < 10 ? 'A' : 'B',
+    brand: null,
+    price: null,
+    features: null,
+    createdAt: null,
+  }));
+}
+
 for (const name of modelNames()) {
   const spec = SUITE[name] ?? { params: {}, personal: false };
   test(`${name}: contract`, async (t) => {
     const data = checkerboard();
-    const model = createModel(name, spec.params);
+    const factory = modelFactory(name);
+    const model = factory.create(spec.params);
+    if (factory.needsCatalog) (model as Recommender & CatalogAware).setCatalog(checkerboardCatalog());
     await model.fit(data);
     const users = Int32Array.from({ length: data.nUsers }, (_, u) => u);
     const batch = await model.recommend(users, 5, { exclude: data });

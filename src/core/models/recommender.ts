@@ -80,6 +80,11 @@ export interface ModelFactory {
   readonly description: string;
   /** The hyper-parameter schema (defaults and validation live there only). */
   readonly schema: ParamSchema;
+  /**
+   * The model learns from product metadata (content, two-tower): the train workflow loads the
+   * catalogue from the store and calls `setCatalog(rows)` before fit (models never read the store).
+   */
+  readonly needsCatalog?: boolean;
   create(params: Record<string, unknown>): Recommender;
   load(dir: string): Promise<Recommender>;
 }
@@ -89,4 +94,21 @@ export function emptyRankings(users: Int32Array, k: number): Rankings {
   const items = new Int32Array(users.length * k).fill(-1);
   const scores = new Float32Array(users.length * k).fill(-Infinity);
   return { users, k, items, scores };
+}
+
+/** A model that receives product metadata rows (see ModelFactory.needsCatalog). */
+export interface CatalogAware {
+  setCatalog(rows: readonly CatalogRow[]): void;
+}
+
+/** One product as the store holds it (structurally the store's ProductRow). */
+export interface CatalogRow {
+  productId: string;
+  title: string | null;
+  description: string | null;
+  category: string | null;
+  brand: string | null;
+  price: number | null;
+  features: Record<string, unknown> | null;
+  createdAt: string | null;
 }

@@ -8,9 +8,13 @@ import { RecsysError } from '../errors.js';
 import { readManifest } from '../artifacts.js';
 import type { ModelFactory, Recommender } from './recommender.js';
 import { popularityFactory } from './popularity.js';
+import { alsFactory } from './als/als.js';
+import { contentFactory } from './content.js';
 
 const MODELS = new Map<string, ModelFactory>([
   ['popularity', popularityFactory],
+  ['als', alsFactory],
+  ['content', contentFactory],
 ]);
 
 export function registerModel(name: string, factory: ModelFactory): void {
