@@ -8,8 +8,10 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { RecsysError } from '../errors.js';
-import { createModel } from '../models/registry.js';
-import type { FitReport, Progress, Recommender } from '../models/recommender.js';
+import { modelFactory } from '../models/registry.js';
+import { openStore } from '../data/store.js';
+import { loadProducts } from '../data/load-matrix.js';
+import type { CatalogAware, FitReport, Progress, Recommender } from '../models/recommender.js';
 import { resolveSplit, type MatrixOptions, type ResolvedSplit } from './split.js';
 
 export interface TrainOptions {
@@ -45,8 +47,18 @@ export interface TrainResult {
 
 export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
-  const model = createModel(opts.model, opts.params ?? {});
+  const factory = modelFactory(opts.model);
+  const model = factory.create(opts.params ?? {});
   const resolved = await resolveSplit({ store: opts.store, split: opts.split, splitsDir: opts.splitsDir, matrix: opts.matrix, progress: opts.progress });
+  if (factory.needsCatalog) {
+    // The whole catalogue, not only items with interactions: vocabularies are learned from all of it.
+    const store = await openStore(opts.store);
+    try {
+      (model as Recommender & CatalogAware).setCatalog(await loadProducts(store));
+    } finally {
+      await store.close();
+    }
+  }
   const t1 = performance.now();
   const fit = await model.fit(resolved.split.train, { progress: opts.progress });
   const t2 = performance.now();
