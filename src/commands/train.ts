@@ -44,6 +44,10 @@ ${models}`;
     weights: Flags.string({ description: 'Per-event-type weights for the confidence matrix, e.g. view=1,click=2,cart=4,purchase=8.' }),
     'value-mode': Flags.string({ description: 'How repeated events of a (user, item) pair combine.', options: ['sum', 'max', 'last', 'binary'] }),
     out: Flags.string({ char: 'o', description: 'Output directory for the model (default models/<model>).' }),
+    factors: Flags.integer({ description: 'Shorthand for --param factors=N (als, twotower).', helpGroup: 'MODEL' }),
+    iterations: Flags.integer({ description: 'Shorthand for --param iterations=N (als).', helpGroup: 'MODEL' }),
+    regularization: Flags.string({ description: 'Shorthand for --param regularization=X (als).', helpGroup: 'MODEL' }),
+    alpha: Flags.string({ description: 'Shorthand for --param alpha=X (als confidence 1 + alpha·r).', helpGroup: 'MODEL' }),
   };
 
   async run(): Promise<TrainResult> {
@@ -52,7 +56,13 @@ ${models}`;
     const result = await trainModel({
       store: flags.store,
       model: flags.model,
-      params: parseParamList(flags.param),
+      params: {
+        ...parseParamList(flags.param),
+        ...(flags.factors !== undefined ? { factors: flags.factors } : {}),
+        ...(flags.iterations !== undefined ? { iterations: flags.iterations } : {}),
+        ...(flags.regularization !== undefined ? { regularization: flags.regularization } : {}),
+        ...(flags.alpha !== undefined ? { alpha: flags.alpha } : {}),
+      },
       split: flags.split,
       splitsDir: flags['splits-dir'],
       matrix: {
