@@ -33,6 +33,16 @@ export { silentProgress, emptyRankings } from './core/models/recommender.js';
 export { createModel, loadModel, modelNames, modelFactory, registerModel } from './core/models/registry.js';
 export { resolveParams, parseParamList, type ParamSchema } from './core/models/params.js';
 export { Popularity, POPULARITY_PARAMS } from './core/models/popularity.js';
+export { AlsModel, AlsModel as ALS, alsFactory, ALS_PARAMS, type AlsParams, type AlsFitReport, type ExplainResult } from './core/models/als/als.js';
+export { exportFactorsParquet, importFactorsParquet } from './core/models/als/parquet.js';
+export { closeAlsPool } from './core/models/als/pool.js';
+export { ContentModel, contentFactory, CONTENT_PARAMS, STRATEGIES, type CatalogItem } from './core/models/content.js';
+export { Featurizer } from './core/features/featurizer.js';
+export { Tokenizer, porterStem } from './core/features/tokenize.js';
+export { TfidfVectorizer } from './core/features/tfidf.js';
+export { randomizedSvd } from './core/features/svd.js';
+export { loadOnnxTextEncoder, type TextEncoder } from './core/features/text-encoder.js';
+export type { CatalogAware, CatalogRow } from './core/models/recommender.js';
 export { saveArtifact, loadArtifact, readManifest, type Manifest } from './core/artifacts.js';
 
 // Evaluation, statistics, gate, reports
