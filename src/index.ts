@@ -59,3 +59,4 @@ export { runEvaluation, type EvalRunOptions, type EvalRunResult } from './core/w
 export { resolveSplit } from './core/workflows/split.js';
 export { ingestPath } from './core/workflows/ingest.js';
 export { runQuickstart } from './core/workflows/quickstart.js';
+export * as bandits from './core/bandits/index.js';

@@ -21,6 +21,11 @@ export const ERROR_CODES = {
   RECSYS_ERR_REPORT: { exit: 11, status: 500 },
   RECSYS_ERR_UNKNOWN_USER: { exit: 2, status: 404 },
   RECSYS_ERR_UNKNOWN_ITEM: { exit: 2, status: 404 },
+  RECSYS_ERR_UNAUTHORIZED: { exit: 2, status: 401 },
+  RECSYS_ERR_REDIS: { exit: 12, status: 503 },
+  RECSYS_ERR_SERVING: { exit: 12, status: 500 },
+  /** A compute backend (e.g. --backend webgpu) cannot run on this machine. */
+  RECSYS_ERR_BACKEND_UNAVAILABLE: { exit: 13, status: 503 },
 } as const;
 
 export type RecsysErrorCode = keyof typeof ERROR_CODES;
