@@ -60,3 +60,19 @@ export { resolveSplit } from './core/workflows/split.js';
 export { ingestPath } from './core/workflows/ingest.js';
 export { runQuickstart } from './core/workflows/quickstart.js';
 export * as bandits from './core/bandits/index.js';
+
+// Ensemble, business rules, cold-start routing
+export { EnsembleModel, ensembleFactory, parseMemberWeights, ENSEMBLE_PARAMS } from './core/models/ensemble/ensemble.js';
+export { Router, DemographicSegments, chooseStrategy } from './core/router.js';
+export * as rerank from './core/rerank/index.js';
+export { runAblation, diversityCurve } from './core/eval/ablation.js';
+export { segmentMetrics } from './core/eval/segments.js';
+
+// Serving
+export { buildApp } from './core/serving/app.js';
+export { ServingModel } from './core/serving/model.js';
+export { startServing } from './core/serving/server.js';
+export { runPrecompute } from './core/serving/precompute.js';
+export { createRedisClient } from './core/serving/cache/redis.js';
+export { IvfIndex } from './core/serving/ann.js';
+export { planCapacity } from './core/serving/capacity.js';

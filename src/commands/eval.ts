@@ -5,6 +5,7 @@ import { parseKs } from '../cli/flags.js';
 import { formatGateTable, gateFailure, parseMaxDrop } from '../core/eval/gate.js';
 import type { EvaluationResult } from '../core/eval/types.js';
 import { runEvaluation, type EvalRunResult } from '../core/workflows/eval.js';
+import { RecsysError } from '../core/errors.js';
 
 export default class Eval extends BaseCommand {
   static override summary = 'Evaluate trained models on their split, write a report, and optionally gate against a baseline.';
@@ -26,6 +27,7 @@ drop (--max-drop ndcg@10=0.01,recall@10=0.02; default: every ranking metric at t
     '<%= config.bin %> eval --model models/popularity',
     '<%= config.bin %> eval --model models/popularity --model models/als --k 5,10,20',
     '<%= config.bin %> eval --model models/als --gate reports/baseline/report.json --max-drop ndcg@10=0.01',
+    '<%= config.bin %> eval --model models/als --model models/ensemble --ablation --diversity-curve default',
     '<%= config.bin %> eval --model models/als --json | jq ".report.models[0].evaluation.metrics[\\"ndcg@10\\"].mean"',
   ];
 
@@ -42,6 +44,10 @@ drop (--max-drop ndcg@10=0.01,recall@10=0.02; default: every ranking metric at t
     label: Flags.string({ description: 'Label appended to the run id (default: the model names).' }),
     gate: Flags.string({ description: 'Baseline report.json to gate against.' }),
     'max-drop': Flags.string({ description: 'Allowed absolute drop per metric, e.g. ndcg@10=0.01,recall@10=0.02.', dependsOn: ['gate'] }),
+    ablation: Flags.boolean({ description: 'Ensembles: also evaluate with each member and each rule removed, one at a time, with paired tests against the full ensemble (table and chart in the report).', default: false }),
+    'diversity-curve': Flags.string({
+      description: 'Ensembles: NDCG@k against category diversity over the λ of the MMR diversity rule; "default" = 1, 0.95, …, 0.5, 0.25, 0, or a list such as 1,0.8,0.5,0.',
+    }),
   };
 
   async run(): Promise<EvalRunResult> {
@@ -62,6 +68,8 @@ drop (--max-drop ndcg@10=0.01,recall@10=0.02; default: every ranking metric at t
       label: flags.label,
       gate: flags.gate ? { baseline: flags.gate, rules: flags['max-drop'] ? parseMaxDrop(flags['max-drop']) : undefined } : undefined,
       progress: this.progress(flags.quiet),
+      ablation: flags.ablation,
+      ...(flags['diversity-curve'] ? { diversityCurve: parseLambdas(flags['diversity-curve']) } : {}),
     });
     if (!this.jsonEnabled()) this.printSummary(result, flags['main-k']);
     if (result.gate && !result.gate.passed) {
@@ -91,9 +99,32 @@ drop (--max-drop ndcg@10=0.01,recall@10=0.02; default: every ranking metric at t
     }
     const skipped = report.models[0]?.evaluation.users.skippedNoTest ?? 0;
     if (skipped > 0) this.log(chalk.dim(`(${skipped} users without test items skipped)`));
+    for (const a of report.ablation ?? []) {
+      this.log(`\nablation of ${a.model} (Δ against the full ensemble, paired t p):`);
+      for (const r of a.rows) {
+        const key = `ndcg@${a.mainK}`;
+        const c = r.comparisons.find((x) => x.metric === key);
+        const delta = c ? `  Δ ${c.meanDifference >= 0 ? '+' : ''}${c.meanDifference.toFixed(4)} [${c.ci95[0].toFixed(4)}, ${c.ci95[1].toFixed(4)}] p=${c.tTestP.toPrecision(3)}` : '';
+        this.log(`  ${r.variant.padEnd(20)} ${key} ${fmt(r.metrics[key]?.mean)}  coverage ${fmt(r.beyondAccuracy[`coverage@${a.mainK}`])}  diversity ${fmt(r.beyondAccuracy[`diversity@${a.mainK}`])}${delta}`);
+      }
+      for (const s of a.skipped) this.log(chalk.dim(`  (${s.name} not ablated: ${s.reason})`));
+    }
+    for (const c of report.diversityCurves ?? []) {
+      this.log(`\ndiversity curve of ${c.model}: ${c.points.map((p) => `λ=${p.lambda} ndcg ${p.ndcg.toFixed(4)} div ${fmt(p.diversity ?? undefined)}`).join('; ')}`);
+    }
     this.log(`\nreport  ${paths.html}`);
     if (result.gate) this.log(`\n${formatGateTable(result.gate)}`);
   }
+}
+
+/** `default` → the standard λ grid; otherwise comma-separated numbers in [0, 1]. */
+function parseLambdas(text: string): true | number[] {
+  if (text.trim() === '' || text === 'default' || text === 'true') return true;
+  const xs = text.split(',').map((s) => Number(s.trim()));
+  if (xs.some((x) => !Number.isFinite(x) || x < 0 || x > 1)) {
+    throw new RecsysError('RECSYS_ERR_USAGE', `--diversity-curve expects 'default' or λ values in [0, 1] separated by commas, got '${text}'. Example: --diversity-curve 1,0.8,0.6,0.4,0.2,0`, { flag: '--diversity-curve' });
+  }
+  return xs;
 }
 
 function fmt(v: number | undefined): string {

@@ -4,6 +4,7 @@ import { parseWeights } from '../cli/flags.js';
 import { parseParamList, describeParams } from '../core/models/params.js';
 import { modelFactory, modelNames } from '../core/models/registry.js';
 import { trainModel, type TrainResult } from '../core/workflows/train.js';
+import { parseMemberWeights, type EnsembleFitReport } from '../core/models/ensemble/ensemble.js';
 
 export default class Train extends BaseCommand {
   static override summary = 'Fit a model on the training part of a split and save it as an artifact.';
@@ -29,6 +30,8 @@ ${models}`;
     '<%= config.bin %> train --model popularity --param mode=trending,halfLifeDays=14 --split temporal:0.1',
     '<%= config.bin %> train --model als --param factors=64,iterations=15,alpha=1 --split splits/random_0.2',
     '<%= config.bin %> train --model popularity --weights view=1,click=2,cart=4,purchase=8 --split leave-last:1 --json',
+    '<%= config.bin %> train --model ensemble --members models/als,models/content,models/popularity --member-weights als=0.4,content=0.2,popularity=0.4 --split random:0.2',
+    '<%= config.bin %> train --model ensemble --members models/als,models/content,models/popularity --learn-weights --rules rules.json --split random:0.2 --out models/ensemble-learned',
   ];
 
   static override flags = {
@@ -48,6 +51,18 @@ ${models}`;
     iterations: Flags.integer({ description: 'Shorthand for --param iterations=N (als).', helpGroup: 'MODEL' }),
     regularization: Flags.string({ description: 'Shorthand for --param regularization=X (als).', helpGroup: 'MODEL' }),
     alpha: Flags.string({ description: 'Shorthand for --param alpha=X (als confidence 1 + alpha·r).', helpGroup: 'MODEL' }),
+    members: Flags.string({
+      description: 'ensemble: member artifact directories, comma-separated or repeated, each trained on the same --split (default: the ensemble trains popularity, als and content itself).',
+      multiple: true,
+      helpGroup: 'ENSEMBLE',
+    }),
+    'member-weights': Flags.string({
+      description: 'ensemble: blend weights by member name, e.g. als=0.4,content=0.2,popularity=0.4 (normalised to sum 1; default: equal). Named --member-weights because --weights sets event-type weights.',
+      helpGroup: 'ENSEMBLE',
+      exclusive: ['learn-weights'],
+    }),
+    'learn-weights': Flags.boolean({ description: 'ensemble: learn the weights on a validation split carved from train (maximises NDCG@10); they are saved and printed.', helpGroup: 'ENSEMBLE' }),
+    rules: Flags.string({ description: 'ensemble: JSON file {"rules": {...}, "router": {...}} with the business rules and cold-start router settings (docs/ensemble.md).', helpGroup: 'ENSEMBLE' }),
   };
 
   async run(): Promise<TrainResult> {
@@ -71,11 +86,27 @@ ${models}`;
       },
       out: flags.out,
       progress,
+      ...(flags.members || flags['member-weights'] || flags['learn-weights'] || flags.rules
+        ? {
+            ensemble: {
+              members: (flags.members ?? []).flatMap((m) => m.split(',')).map((m) => m.trim()).filter((m) => m !== ''),
+              ...(flags['member-weights'] ? { weights: parseMemberWeights(flags['member-weights']) } : {}),
+              ...(flags['learn-weights'] ? { learnWeights: true } : {}),
+              ...(flags.rules ? { rulesFile: flags.rules } : {}),
+            },
+          }
+        : {}),
     });
     if (!flags.quiet) {
       const s = result.split;
       this.say(`split   ${s.dir}${s.reused ? ' (reused)' : ''}: ${s.trainPairs.toLocaleString()} train / ${s.testPairs.toLocaleString()} test pairs, ${s.users.toLocaleString()} users × ${s.items.toLocaleString()} items`);
       this.say(`fit     ${result.model} in ${result.fit.seconds.toFixed(2)} s`);
+      if (result.model === 'ensemble') {
+        const f = result.fit as EnsembleFitReport;
+        const w = Object.entries(f.weights).map(([k, v]) => `${k}=${v.toFixed(3)}`).join(' ');
+        const how = f.learned ? `learned on ${f.learned.users.toLocaleString()} validation users: ndcg@10 ${f.learned.ndcg.toFixed(4)} (equal weights ${f.learned.uniformNdcg.toFixed(4)})` : 'given';
+        this.say(`weights ${w} (${f.normalization}; ${how})`);
+      }
       this.say(`saved   ${result.modelDir}`);
       this.say(`next    recsys eval --model ${result.modelDir}`);
     }

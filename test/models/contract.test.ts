@@ -17,6 +17,7 @@ const SUITE: Record<string, { params: Record<string, unknown>; personal: boolean
   popularity: { params: {}, personal: false },
   als: { params: { factors: 4, iterations: 15, regularization: 0.1, alpha: 10, workers: 1 }, personal: true },
   content: { params: {}, personal: true },
+  ensemble: { params: {}, personal: true },
 };
 
 /**

@@ -69,6 +69,72 @@ export interface EvaluationResult {
     rankBucketSize?: number;
   };
   timings: { recommendSeconds: number; metricsSeconds: number };
+  /** Metrics per user-history bucket, item-popularity bucket and answering strategy (eval/segments.ts). */
+  segments?: SegmentMetrics;
+}
+
+/** One group of evaluated users (a history bucket or a strategy) at the main k. */
+export interface UserSegmentRow {
+  segment: string;
+  users: number;
+  /** Means with bootstrap 95% CIs of the main-k ranking metrics (ndcg, recall, map, hit_rate). */
+  metrics: Record<string, MetricSummary>;
+  /** Intra-list diversity by category (needs categories), novelty (mean self-information, bits) and catalogue coverage of the group's lists. */
+  diversity: number | null;
+  novelty: number | null;
+  coverage: number;
+}
+
+/** Test pairs grouped by the training popularity of their item. */
+export interface ItemSegmentRow {
+  segment: string;
+  /** Items in the bucket and their share of training interactions. */
+  items: number;
+  trainShare: number;
+  /** Relevant test pairs of evaluated users whose item is in the bucket, and how many were in the user's top k. */
+  testPairs: number;
+  hits: number;
+  /** hits / testPairs. */
+  recall: number;
+  /** Share of all top-k slots given to the bucket's items. */
+  exposure: number;
+}
+
+export interface SegmentMetrics {
+  k: number;
+  /** Training interactions of the user (fold-in interactions under strong generalization): 0, 1–4, 5–19, 20+. */
+  byUserHistory: UserSegmentRow[];
+  /** head / mid / tail = items covering the first, second and last third of training interactions; cold = none. */
+  byItemPopularity: ItemSegmentRow[];
+  /** Per answering strategy (models that route users, e.g. the ensemble). */
+  byStrategy?: UserSegmentRow[];
+}
+
+/** `recsys eval --ablation`: the ensemble with one member or one rule removed at a time. */
+export interface AblationRow {
+  variant: string;
+  removed: { kind: 'member' | 'rule'; name: string } | null;
+  weights: Record<string, number>;
+  /** Main-k means: ndcg, recall, map (with CIs); coverage and diversity. */
+  metrics: Record<string, MetricSummary>;
+  beyondAccuracy: Record<string, number>;
+  /** Paired comparisons against the full ensemble (absent on the full row). */
+  comparisons: PairedComparison[];
+}
+
+export interface AblationReport {
+  model: string;
+  mainK: number;
+  rows: AblationRow[];
+  /** Rules that were not ablated, and why (e.g. exclusions the evaluator enforces anyway). */
+  skipped: Array<{ name: string; reason: string }>;
+}
+
+/** NDCG@k against intra-list diversity over the MMR λ of the diversity rule. */
+export interface DiversityCurve {
+  model: string;
+  mainK: number;
+  points: Array<{ lambda: number; ndcg: number; ndcgCi95: [number, number]; recall: number; diversity: number | null; coverage: number }>;
 }
 
 export interface PairedComparison {
@@ -95,6 +161,10 @@ export interface Report {
   models: Array<{ name: string; artifact: string | null; params: Record<string, unknown>; evaluation: EvaluationResult }>;
   comparisons: PairedComparison[];
   timings: Record<string, number>;
+  /** `--ablation` results, one per ensemble evaluated. */
+  ablation?: AblationReport[];
+  /** `--diversity-curve` results, one per ensemble evaluated. */
+  diversityCurves?: DiversityCurve[];
 }
 
 export interface GateRule {

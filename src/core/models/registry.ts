@@ -10,11 +10,13 @@ import type { ModelFactory, Recommender } from './recommender.js';
 import { popularityFactory } from './popularity.js';
 import { alsFactory } from './als/als.js';
 import { contentFactory } from './content.js';
+import { ensembleFactory } from './ensemble/ensemble.js';
 
 const MODELS = new Map<string, ModelFactory>([
   ['popularity', popularityFactory],
   ['als', alsFactory],
   ['content', contentFactory],
+  ['ensemble', ensembleFactory],
 ]);
 
 export function registerModel(name: string, factory: ModelFactory): void {

@@ -13,12 +13,16 @@
  *   popularity and of recommendations (log y), from EvaluationResult.longTail (per item, or per
  *   bucket of `rankBucketSize` ranks for large catalogues; plotted per log-spaced rank bin when
  *   there are more than LONG_TAIL_PLOT_MAX_POINTS points);
- * - `beyond-accuracy`: one bar panel per beyond-accuracy metric at the main k, one bar per model.
+ * - `beyond-accuracy`: one bar panel per beyond-accuracy metric at the main k, one bar per model;
+ * - `segments-user-history` / `segments-item-popularity`: NDCG per user-history bucket and recall per
+ *   item-popularity bucket (eval/segments.ts), one bar per model;
+ * - `ablation-<model>`: change against the full ensemble per removed member or rule (`--ablation`);
+ * - `diversity-curve`: NDCG@k against intra-list diversity over the MMR λ (`--diversity-curve`).
  *
  * Tables: ranking metrics at the main k (models side by side, with CIs), every metric at every k
  * per model, beyond-accuracy at every k, paired comparisons, users, timings, configuration.
  */
-import type { EvaluationResult, Histogram, Report } from '../eval/types.js';
+import type { AblationReport, DiversityCurve, EvaluationResult, Histogram, Report, UserSegmentRow } from '../eval/types.js';
 import { barPanelsChart, escapeXml, histogramChart, seriesColor, xyChart, type BarPanel, type HistogramSeries, type XYPoint, type XYSeries } from './charts.js';
 import {
   METRIC_DESCRIPTIONS,
@@ -323,6 +327,177 @@ function beyondAccuracyChart(report: Report, mainK: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Segments, ablation, diversity curve (ensemble evaluation)
+
+function segmentChart(name: string, title: string, description: string, report: Report, buckets: string[], value: (m: Report['models'][number], bucket: string) => number, label: string): string {
+  const panels: BarPanel[] = buckets.map((b) => ({
+    title: b,
+    format: (v: number) => fmtNum(v, 3),
+    bars: report.models.map((m, i) => {
+      const v = value(m, b);
+      return { series: m.name, color: seriesColor(i), value: v, tooltip: `${m.name}: ${label} in ${b} = ${fmtNum(v)}` };
+    }),
+  }));
+  return barPanelsChart({ name, title, description, yLabel: label, panels, legend: report.models.map((m, i) => ({ name: m.name, color: seriesColor(i) })), width: 1100, height: 300 });
+}
+
+function userSegmentRows(rows: readonly UserSegmentRow[], name: string, index: number, mainK: number): string[] {
+  return rows.map(
+    (r) =>
+      `<tr>${modelCell(name, index)}<td class="text">${esc(r.segment)}</td><td>${fmtInt(r.users)}</td>` +
+      ['ndcg', 'recall', 'map', 'hit_rate'].map((m) => {
+        const s = r.metrics[`${m}@${mainK}`];
+        return s && r.users > 0 ? `<td>${fmtNum(s.mean)}${hasCi(s) ? `<span class="ci">[${fmtNum(s.ci95[0])}, ${fmtNum(s.ci95[1])}]</span>` : ''}</td>` : '<td>–</td>';
+      }).join('') +
+      `<td>${fmtNum(r.diversity)}</td><td>${fmtNum(r.novelty, 2)}</td><td>${fmtNum(r.coverage)}</td></tr>`,
+  );
+}
+
+function segmentSections(report: Report, mainK: number): string[] {
+  const withSeg = report.models.map((m, i) => ({ m, i, seg: m.evaluation.segments })).filter((x) => x.seg);
+  if (withSeg.length === 0) return [];
+  const out: string[] = ['<h2 id="segments">Segments</h2>'];
+  const head = [th('model', undefined, 'text'), th('segment', undefined, 'text'), th('users'), th(`ndcg@${mainK}`), th(`recall@${mainK}`), th(`map@${mainK}`), th(`hit_rate@${mainK}`), th('diversity'), th('novelty (bits)'), th('coverage')];
+  const buckets = withSeg[0].seg?.byUserHistory.map((r) => r.segment) ?? [];
+  out.push(
+    `<figure class="wide">${segmentChart('segments-user-history', `ndcg@${mainK} by user history`, 'Mean NDCG per bucket of training interactions of the user, one bar per model.', report, buckets, (m, b) => m.evaluation.segments?.byUserHistory.find((r) => r.segment === b && r.users > 0)?.metrics[`ndcg@${mainK}`]?.mean ?? NaN, `ndcg@${mainK}`)}<figcaption>Users bucketed by their training interactions (fold-in interactions under strong generalization); n/a where a bucket has no users.</figcaption></figure>`,
+  );
+  out.push('<h3>By user history (training interactions)</h3>');
+  out.push(tableHtml(head, withSeg.flatMap(({ m, i, seg }) => userSegmentRows(seg?.byUserHistory ?? [], m.name, i, mainK))));
+  const routed = withSeg.filter(({ seg }) => seg?.byStrategy && seg.byStrategy.length > 0);
+  if (routed.length > 0) {
+    out.push('<h3>By answering strategy</h3>');
+    out.push(tableHtml(head, routed.flatMap(({ m, i, seg }) => userSegmentRows(seg?.byStrategy ?? [], m.name, i, mainK))));
+  }
+  const itemBuckets = withSeg[0].seg?.byItemPopularity.map((r) => r.segment) ?? [];
+  out.push(
+    `<figure class="wide">${segmentChart('segments-item-popularity', `Recall of test items by item popularity (top ${mainK})`, 'Share of relevant test pairs found in the top k, by the training popularity of the item, one bar per model.', report, itemBuckets, (m, b) => m.evaluation.segments?.byItemPopularity.find((r) => r.segment === b && r.testPairs > 0)?.recall ?? NaN, 'recall')}<figcaption>head / mid / tail: items covering the first, second and last third of training interactions; cold: items without any.</figcaption></figure>`,
+  );
+  out.push('<h3>By item popularity</h3>');
+  out.push(
+    tableHtml(
+      [th('model', undefined, 'text'), th('bucket', undefined, 'text'), th('items'), th('share of training interactions'), th('test pairs'), th(`found in top ${mainK}`), th('recall'), th('share of top-k slots')],
+      withSeg.flatMap(({ m, i, seg }) =>
+        (seg?.byItemPopularity ?? []).map(
+          (r) =>
+            `<tr>${modelCell(m.name, i)}<td class="text">${esc(r.segment)}</td><td>${fmtInt(r.items)}</td><td>${pct(r.trainShare)}</td><td>${fmtInt(r.testPairs)}</td><td>${fmtInt(r.hits)}</td><td>${fmtNum(r.recall)}</td><td>${pct(r.exposure)}</td></tr>`,
+        ),
+      ),
+    ),
+  );
+  return out;
+}
+
+function ablationChart(a: AblationReport, index: number): string {
+  const k = a.mainK;
+  const rows = a.rows.filter((r) => r.removed);
+  const delta = (metric: string) => (r: (typeof rows)[number]): number => r.comparisons.find((c) => c.metric === `${metric}@${k}`)?.meanDifference ?? NaN;
+  const full = a.rows.find((r) => !r.removed);
+  const beyond = (metric: string) => (r: (typeof rows)[number]): number => (r.beyondAccuracy[`${metric}@${k}`] ?? NaN) - (full?.beyondAccuracy[`${metric}@${k}`] ?? NaN);
+  const panels: BarPanel[] = [
+    [`Δ ndcg@${k}`, delta('ndcg')],
+    [`Δ recall@${k}`, delta('recall')],
+    [`Δ coverage@${k}`, beyond('coverage')],
+    [`Δ diversity@${k}`, beyond('diversity')],
+  ].map(([title, f]) => ({
+    title: title as string,
+    format: (v: number) => fmtSigned(v, 3),
+    bars: rows.map((r, j) => {
+      const v = (f as (r: (typeof rows)[number]) => number)(r);
+      return { series: r.variant, color: seriesColor(j + 1), value: v, tooltip: `${r.variant}: ${title as string} = ${fmtSigned(v)} against the full ensemble` };
+    }),
+  }));
+  return barPanelsChart({
+    name: `ablation-${index}`,
+    title: `Ablation of ${a.model}: change when one member or rule is removed`,
+    description: 'One panel per metric; each bar is the difference of a variant (one member or rule removed) from the full ensemble.',
+    yLabel: 'variant − full',
+    panels,
+    legend: rows.map((r, j) => ({ name: r.variant, color: seriesColor(j + 1) })),
+    width: 1100,
+    height: 320,
+  });
+}
+
+function ablationSections(report: Report): string[] {
+  if (!report.ablation || report.ablation.length === 0) return [];
+  const out: string[] = ['<h2 id="ablation">Ablation</h2>'];
+  report.ablation.forEach((a, index) => {
+    const k = a.mainK;
+    out.push(`<h3>${esc(a.model)}</h3>`);
+    out.push(`<figure class="wide">${ablationChart(a, index)}<figcaption>Below zero: the ensemble loses when the member or rule is removed, so it contributes.</figcaption></figure>`);
+    out.push(
+      tableHtml(
+        [th('variant', undefined, 'text'), th('weights', undefined, 'text'), th(`ndcg@${k}`), th('Δ ndcg', 'variant − full'), th('95% CI'), th('paired t p'), th('randomization p'), th(`Δ recall@${k}`), th(`Δ map@${k}`), th(`coverage@${k}`), th(`diversity@${k}`)],
+        a.rows.map((r) => {
+          const c = (m: string) => r.comparisons.find((x) => x.metric === `${m}@${k}`);
+          const n = c('ndcg');
+          const sig = n && isNum(n.tTestP) && isNum(n.randomizationP) && Math.max(n.tTestP, n.randomizationP) < 0.05;
+          const cls = n && n.meanDifference > 0 ? 'pos' : n && n.meanDifference < 0 ? 'neg' : '';
+          const weights = Object.entries(r.weights).map(([name, w]) => `${name} ${w.toFixed(2)}`).join(', ');
+          return (
+            `<tr><td class="text">${esc(r.variant)}${n ? (sig ? ' <span class="badge sig">significant</span>' : ' <span class="badge ns">n.s.</span>') : ''}</td><td class="text">${esc(weights)}</td>` +
+            `${summaryCell({ metrics: r.metrics } as EvaluationResult, `ndcg@${k}`)}<td class="${cls}">${n ? fmtSigned(n.meanDifference) : '–'}</td>` +
+            `<td>${n ? `[${fmtSigned(n.ci95[0])}, ${fmtSigned(n.ci95[1])}]` : '–'}</td><td>${n ? fmtP(n.tTestP) : '–'}</td><td>${n ? fmtP(n.randomizationP) : '–'}</td>` +
+            `<td>${c('recall') ? fmtSigned(c('recall')?.meanDifference) : '–'}</td><td>${c('map') ? fmtSigned(c('map')?.meanDifference) : '–'}</td>` +
+            `<td>${fmtNum(r.beyondAccuracy[`coverage@${k}`])}</td><td>${fmtNum(r.beyondAccuracy[`diversity@${k}`])}</td></tr>`
+          );
+        }),
+      ),
+    );
+    if (a.skipped.length > 0) out.push(`<p class="note">Not ablated: ${a.skipped.map((s) => `${esc(s.name)} (${esc(s.reason)})`).join('; ')}.</p>`);
+  });
+  return out;
+}
+
+function diversityCurveChart(curves: readonly DiversityCurve[]): string {
+  const k = curves[0]?.mainK ?? 10;
+  const series: XYSeries[] = curves.map((c, i) => ({
+    name: c.model,
+    color: seriesColor(i),
+    lineTooltip: `${c.model}: ndcg@${k} against diversity@${k} over λ`,
+    points: c.points
+      .filter((p) => isNum(p.diversity))
+      .map((p): XYPoint => ({
+        x: p.diversity as number,
+        y: p.ndcg,
+        lo: p.ndcgCi95[0],
+        hi: p.ndcgCi95[1],
+        tooltip: `${c.model}, λ = ${p.lambda}: ndcg@${k} ${fmtNum(p.ndcg)} (95% CI ${fmtNum(p.ndcgCi95[0])}–${fmtNum(p.ndcgCi95[1])}), diversity@${k} ${fmtNum(p.diversity)}, coverage@${k} ${fmtNum(p.coverage)}`,
+      })),
+  }));
+  return xyChart({
+    name: 'diversity-curve',
+    title: `Diversity trade-off: ndcg@${k} against intra-list diversity over MMR λ`,
+    description: 'Each point is the ensemble with the MMR diversity rule at one λ (1 = pure relevance, 0 = pure category diversity); whiskers: 95% CI of NDCG.',
+    xLabel: `intra-list category diversity@${k}`,
+    yLabel: `ndcg@${k}`,
+    series,
+    x: { type: 'linear' },
+    y: { type: 'linear', zero: false },
+    width: 760,
+    height: 380,
+  });
+}
+
+function diversityCurveSections(report: Report): string[] {
+  const curves = report.diversityCurves ?? [];
+  if (curves.length === 0) return [];
+  const k = curves[0].mainK;
+  const out: string[] = ['<h2 id="diversity-curve">Diversity trade-off</h2>'];
+  out.push(`<figure class="wide">${diversityCurveChart(curves)}<figcaption>Moving left to right lowers λ: lists mix more categories at some cost in accuracy. Hover a point for its λ.</figcaption></figure>`);
+  out.push(
+    tableHtml(
+      [th('model', undefined, 'text'), th('λ'), th(`ndcg@${k}`), th('95% CI'), th(`recall@${k}`), th(`diversity@${k}`), th(`coverage@${k}`)],
+      curves.flatMap((c, i) =>
+        c.points.map((p) => `<tr>${modelCell(c.model, i)}<td>${p.lambda}</td><td>${fmtNum(p.ndcg)}</td><td>[${fmtNum(p.ndcgCi95[0])}, ${fmtNum(p.ndcgCi95[1])}]</td><td>${fmtNum(p.recall)}</td><td>${fmtNum(p.diversity)}</td><td>${fmtNum(p.coverage)}</td></tr>`),
+      ),
+    ),
+  );
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Page
 
 const CSS = `
@@ -528,6 +703,10 @@ export function renderHtml(report: Report): string {
     }
     out.push(tableHtml([th('metric', undefined, 'text'), th('model', undefined, 'text'), ...bKs.map((k) => th(k === mainK ? `@${k} (main)` : `@${k}`))], rows));
   }
+
+  out.push(...segmentSections(report, mainK));
+  out.push(...ablationSections(report));
+  out.push(...diversityCurveSections(report));
 
   // Paired comparisons
   out.push('<h2 id="comparisons">Paired comparisons</h2>');

@@ -301,6 +301,8 @@ export function renderMarkdown(report: Report): string {
     push('Metric names: ' + bNames.map((n) => `${mdText(n)} = ${mdText(METRIC_DESCRIPTIONS[n] ?? n)}`).join('; ') + '.', '');
   }
 
+  push(...ensembleMarkdown(report, mainK));
+
   push('## Paired comparisons', '');
   if (report.comparisons.length === 0) push('No paired comparisons (they need two or more models on the same split).', '');
   else {
@@ -338,4 +340,87 @@ export function renderMarkdown(report: Report): string {
   }
   push('---', '', 'Charts (metric@k curves, per-user distributions, long tail) are in `report.html` next to this file.');
   return `${lines.join('\n')}\n`;
+}
+
+/** Segments, ablation and the diversity curve (present when `recsys eval` computed them). */
+function ensembleMarkdown(report: Report, mainK: number): string[] {
+  const lines: string[] = [];
+  const withSeg = report.models.filter((m) => m.evaluation.segments);
+  if (withSeg.length > 0) {
+    lines.push('## Segments', '');
+    const metrics = ['ndcg', 'recall', 'map'];
+    const userRows = (key: 'byUserHistory' | 'byStrategy'): string[][] =>
+      withSeg.flatMap((m) =>
+        (m.evaluation.segments?.[key] ?? []).map((r) => [
+          mdText(m.name),
+          mdText(r.segment),
+          fmtInt(r.users),
+          ...metrics.map((x) => (r.users > 0 ? fmtSummary(r.metrics[`${x}@${mainK}`]) : '–')),
+          fmtNum(r.diversity),
+          fmtNum(r.novelty, 2),
+          fmtNum(r.coverage),
+        ]),
+      );
+    const header = ['model', 'segment', 'users', ...metrics.map((x) => `${x}@${mainK}`), 'diversity', 'novelty', 'coverage'];
+    const align: Array<'l' | 'r'> = ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'];
+    lines.push('### By user history (training interactions)', '', ...table(header, align, userRows('byUserHistory')), '');
+    if (withSeg.some((m) => (m.evaluation.segments?.byStrategy?.length ?? 0) > 0)) lines.push('### By answering strategy', '', ...table(header, align, userRows('byStrategy')), '');
+    lines.push(
+      '### By item popularity',
+      '',
+      'head / mid / tail: items covering the first, second and last third of training interactions; cold: items without any.',
+      '',
+      ...table(
+        ['model', 'bucket', 'items', 'share of training', 'test pairs', `found in top ${mainK}`, 'recall', 'share of slots'],
+        ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
+        withSeg.flatMap((m) =>
+          (m.evaluation.segments?.byItemPopularity ?? []).map((r) => [mdText(m.name), mdText(r.segment), fmtInt(r.items), fmtNum(r.trainShare), fmtInt(r.testPairs), fmtInt(r.hits), fmtNum(r.recall), fmtNum(r.exposure)]),
+        ),
+      ),
+      '',
+    );
+  }
+  for (const a of report.ablation ?? []) {
+    const k = a.mainK;
+    lines.push(`## Ablation of ${mdText(a.model)}`, '', 'Each variant removes one member (its weight spread over the others) or one rule; differences are variant − full with paired tests on the same users.', '');
+    lines.push(
+      ...table(
+        ['variant', 'weights', `ndcg@${k}`, 'Δ ndcg', '95% CI', 'paired t p', 'randomization p', 'Δ recall', 'Δ map', 'coverage', 'diversity'],
+        ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+        a.rows.map((r) => {
+          const c = (m: string) => r.comparisons.find((x) => x.metric === `${m}@${k}`);
+          const n = c('ndcg');
+          return [
+            mdText(r.variant),
+            mdText(Object.entries(r.weights).map(([name, w]) => `${name} ${w.toFixed(2)}`).join(', ')),
+            fmtSummary(r.metrics[`ndcg@${k}`]),
+            n ? fmtSigned(n.meanDifference) : '–',
+            n ? `[${fmtSigned(n.ci95[0])}, ${fmtSigned(n.ci95[1])}]` : '–',
+            n ? fmtP(n.tTestP) : '–',
+            n ? fmtP(n.randomizationP) : '–',
+            c('recall') ? fmtSigned(c('recall')?.meanDifference) : '–',
+            c('map') ? fmtSigned(c('map')?.meanDifference) : '–',
+            fmtNum(r.beyondAccuracy[`coverage@${k}`]),
+            fmtNum(r.beyondAccuracy[`diversity@${k}`]),
+          ];
+        }),
+      ),
+      '',
+    );
+    for (const s of a.skipped) lines.push(`- ${mdText(s.name)} not ablated: ${mdText(s.reason)}`);
+    if (a.skipped.length > 0) lines.push('');
+  }
+  for (const c of report.diversityCurves ?? []) {
+    const k = c.mainK;
+    lines.push(`## Diversity trade-off of ${mdText(c.model)}`, '', 'The MMR diversity rule at each λ (1 = pure relevance).', '');
+    lines.push(
+      ...table(
+        ['λ', `ndcg@${k}`, `recall@${k}`, `diversity@${k}`, `coverage@${k}`],
+        ['r', 'r', 'r', 'r', 'r'],
+        c.points.map((p) => [String(p.lambda), `${fmtNum(p.ndcg)} [${fmtNum(p.ndcgCi95[0])}, ${fmtNum(p.ndcgCi95[1])}]`, fmtNum(p.recall), fmtNum(p.diversity), fmtNum(p.coverage)]),
+      ),
+      '',
+    );
+  }
+  return lines;
 }

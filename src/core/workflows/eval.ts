@@ -6,7 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { readManifest } from '../artifacts.js';
 import { RecsysError } from '../errors.js';
 import { loadSplit } from '../data/split.js';
 import type { Split } from '../data/split-types.js';
@@ -14,7 +15,10 @@ import { openStore } from '../data/store.js';
 import { loadItemMetadata } from '../data/load-matrix.js';
 import { loadModel } from '../models/registry.js';
 import type { Progress } from '../models/recommender.js';
-import { compareEvaluations, evaluate } from '../eval/evaluate.js';
+import { compareEvaluations, evaluate, resolveEvalOptions } from '../eval/evaluate.js';
+import { RankingRecorder, segmentMetrics } from '../eval/segments.js';
+import { diversityCurve, runAblation } from '../eval/ablation.js';
+import { EnsembleModel } from '../models/ensemble/ensemble.js';
 import { defaultGateRules, gate, loadReport } from '../eval/gate.js';
 import type { EvalOptions, GateResult, GateRule, PairedComparison, Report } from '../eval/types.js';
 import { gitInfo, newRunId, writeReport, type ReportPaths } from '../report/index.js';
@@ -34,6 +38,10 @@ export interface EvalRunOptions {
   /** Baseline report.json to gate against. */
   gate?: { baseline: string; rules?: GateRule[] };
   progress?: Progress;
+  /** Ensembles only: evaluate with each member and each rule removed, one at a time (`--ablation`). */
+  ablation?: boolean;
+  /** Ensembles only: NDCG@k against diversity over the MMR λ of the diversity rule (`--diversity-curve`). */
+  diversityCurve?: boolean | number[];
 }
 
 export interface EvalRunResult {
@@ -82,11 +90,38 @@ export async function runEvaluation(opts: EvalRunOptions): Promise<EvalRunResult
 
   const tLoad = performance.now();
   const entries: Report['models'] = [];
+  const ablation: NonNullable<Report['ablation']> = [];
+  const curves: NonNullable<Report['diversityCurves']> = [];
+  const evalOptions = resolveEvalOptions(opts.eval ?? {});
+  let extraSeconds = 0;
+  const { names: displayNames, kinds } = await modelDisplayNames(opts.models.map((m) => resolve(m)));
+  if ((opts.ablation || opts.diversityCurve) && !kinds.includes('ensemble')) {
+    throw new RecsysError('RECSYS_ERR_USAGE', '--ablation and --diversity-curve need an ensemble among the --model directories (recsys train --model ensemble …)', { flag: opts.ablation ? '--ablation' : '--diversity-curve' });
+  }
   for (let i = 0; i < opts.models.length; i++) {
     const dir = resolve(opts.models[i]);
     const model = await loadModel(dir);
-    const evaluation = await evaluate(model, split, opts.eval ?? {}, { itemCategories, progress: opts.progress });
-    entries.push({ name: uniqueName(model.name, entries), artifact: dir, params: { ...model.params }, evaluation: { ...evaluation, model: uniqueName(model.name, entries) } });
+    // Recording each user's top k gives the per-segment metrics from the very lists evaluated.
+    const recorder = new RankingRecorder(model, split.test.nUsers, evalOptions.mainK);
+    const evaluation = await evaluate(recorder, split, opts.eval ?? {}, { itemCategories, progress: opts.progress });
+    const n = Math.max(1, evaluation.users.evaluated);
+    evaluation.segments = segmentMetrics(split, evaluation, recorder, {
+      itemCategories,
+      relevanceThreshold: evalOptions.relevanceThreshold,
+      bootstrapSamples: Math.min(evalOptions.bootstrapSamples, Math.max(100, Math.floor(2e7 / n))),
+      seed: evalOptions.seed,
+    });
+    const name = uniqueName(displayNames[i] ?? model.name, entries);
+    entries.push({ name, artifact: dir, params: { ...model.params }, evaluation: { ...evaluation, model: name } });
+    if (model instanceof EnsembleModel && (opts.ablation || opts.diversityCurve)) {
+      const t = performance.now();
+      if (opts.ablation) ablation.push(await runAblation(model, split, opts.eval ?? {}, { itemCategories, progress: opts.progress }, name));
+      if (opts.diversityCurve) {
+        const lambdas = Array.isArray(opts.diversityCurve) ? opts.diversityCurve : undefined;
+        curves.push(await diversityCurve(model, split, lambdas, opts.eval ?? {}, { itemCategories, progress: opts.progress }, name));
+      }
+      extraSeconds += (performance.now() - t) / 1000;
+    }
   }
   const tEval = performance.now();
 
@@ -104,7 +139,9 @@ export async function runEvaluation(opts: EvalRunOptions): Promise<EvalRunResult
     split: { config: split.config, fingerprint: split.fingerprint, trainPairs: split.train.nnz, testPairs: split.test.nnz },
     models: entries,
     comparisons,
-    timings: { loadSeconds: (tLoad - t0) / 1000, evaluateSeconds: (tEval - tLoad) / 1000 },
+    timings: { loadSeconds: (tLoad - t0) / 1000, evaluateSeconds: (tEval - tLoad) / 1000 - extraSeconds, ...(extraSeconds > 0 ? { ablationSeconds: extraSeconds } : {}) },
+    ...(ablation.length > 0 ? { ablation } : {}),
+    ...(curves.length > 0 ? { diversityCurves: curves } : {}),
   };
 
   let gateResult: GateResult | null = null;
@@ -116,6 +153,17 @@ export async function runEvaluation(opts: EvalRunOptions): Promise<EvalRunResult
   const paths = await writeReport(report, join(resolve(opts.reportsDir ?? 'reports'), report.runId));
   report.timings.totalSeconds = (performance.now() - t0) / 1000;
   return { report, paths, gate: gateResult };
+}
+
+/**
+ * Report names: the model kind, or, when several artifacts of one kind are compared (three
+ * ensembles), their directory names so that tables say which is which.
+ */
+async function modelDisplayNames(dirs: string[]): Promise<{ names: string[]; kinds: string[] }> {
+  const kinds = await Promise.all(dirs.map(async (d) => (await readManifest(d)).kind));
+  const bases = dirs.map((d) => basename(d));
+  const names = kinds.map((kind, i) => (kinds.filter((k) => k === kind).length > 1 && bases.filter((b) => b === bases[i]).length === 1 ? bases[i] : kind));
+  return { names, kinds };
 }
 
 function uniqueName(name: string, taken: Report['models']): string {

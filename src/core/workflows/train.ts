@@ -4,14 +4,19 @@
  * weighting, the fit report), and both land atomically: written into a temp dir, then renamed.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { RecsysError } from '../errors.js';
 import { modelFactory } from '../models/registry.js';
 import { openStore } from '../data/store.js';
-import { loadProducts } from '../data/load-matrix.js';
+import { loadInteractionMatrix, loadProducts } from '../data/load-matrix.js';
+import type { Store } from '../data/store.js';
+import type { CsrRows, InteractionMatrix } from '../data/matrix.js';
 import type { CatalogAware, FitReport, Progress, Recommender } from '../models/recommender.js';
+import { EnsembleModel } from '../models/ensemble/ensemble.js';
+import { readRerankFile } from '../rerank/config.js';
+import type { Demographics } from '../router.js';
 import { resolveSplit, type MatrixOptions, type ResolvedSplit } from './split.js';
 
 export interface TrainOptions {
@@ -25,6 +30,19 @@ export interface TrainOptions {
   /** Model output directory (default models/<model>). */
   out?: string;
   progress?: Progress;
+  /** `--model ensemble` only: members, weights, rules (see models/ensemble). */
+  ensemble?: EnsembleTrainOptions;
+}
+
+export interface EnsembleTrainOptions {
+  /** Member artifact directories (each trained on the same split); none = the ensemble trains popularity, ALS and content itself. */
+  members?: string[];
+  /** Blend weights by member name (`--member-weights als=0.4,content=0.2`). */
+  weights?: Record<string, number>;
+  /** Learn the weights on a validation split carved from train. */
+  learnWeights?: boolean;
+  /** JSON file with `{ "rules": {...}, "router": {...} }`. */
+  rulesFile?: string;
 }
 
 export interface TrainingRecord {
@@ -49,7 +67,11 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const factory = modelFactory(opts.model);
   const model = factory.create(opts.params ?? {});
+  if (opts.ensemble && !(model instanceof EnsembleModel)) {
+    throw new RecsysError('RECSYS_ERR_USAGE', `--members, --member-weights, --learn-weights and --rules belong to --model ensemble, not --model ${opts.model}`, { flag: '--members' });
+  }
   const resolved = await resolveSplit({ store: opts.store, split: opts.split, splitsDir: opts.splitsDir, matrix: opts.matrix, progress: opts.progress });
+  if (model instanceof EnsembleModel) await prepareEnsemble(model, opts, resolved);
   if (factory.needsCatalog) {
     // The whole catalogue, not only items with interactions: vocabularies are learned from all of it.
     const store = await openStore(opts.store);
@@ -100,4 +122,89 @@ export async function saveModelWithRecord(model: Recommender, dir: string, recor
     if (e instanceof RecsysError) throw e;
     throw new RecsysError('RECSYS_ERR_ARTIFACT', `could not save the model to ${target}: ${(e as Error).message}`, { file: target }, { cause: e });
   }
+}
+
+/**
+ * `--model ensemble`: load the members (checking they were trained on this very split), the rules
+ * file, and the store-side inputs models never read themselves: users' demographics (segments for
+ * cold users) and, when `excludeBought.types` is set, each user's items of those types (restricted to
+ * training pairs, so test pairs never leak into the model).
+ */
+async function prepareEnsemble(model: EnsembleModel, opts: TrainOptions, resolved: ResolvedSplit): Promise<void> {
+  const spec = opts.ensemble ?? {};
+  for (const dir of spec.members ?? []) {
+    const path = join(resolve(dir), 'training.json');
+    if (!existsSync(path)) continue;
+    const record = JSON.parse(await readFile(path, 'utf8')) as TrainingRecord;
+    if (record.split.fingerprint !== resolved.split.fingerprint) {
+      throw new RecsysError(
+        'RECSYS_ERR_USAGE',
+        `member ${dir} was trained on split ${record.split.fingerprint} (${record.split.dir}), the ensemble on ${resolved.split.fingerprint} (${resolved.dir}): retrain the member with --split ${resolved.dir}, or train the ensemble with --split ${record.split.dir}`,
+        { flag: '--members' },
+      );
+    }
+  }
+  const file = spec.rulesFile ? await readRerankFile(spec.rulesFile) : null;
+  await model.configure({
+    ...(spec.members && spec.members.length > 0 ? { members: spec.members } : {}),
+    ...(spec.weights ? { weights: spec.weights } : {}),
+    ...(spec.learnWeights !== undefined ? { learnWeights: spec.learnWeights } : {}),
+    ...(file ? { rules: file.rules, router: file.router } : {}),
+  });
+  if (!existsSync(opts.store)) return;
+  const store = await openStore(opts.store);
+  try {
+    model.setDemographics(await loadDemographics(store));
+    const types = model.rules.excludeBought.enabled ? model.rules.excludeBought.types : null;
+    if (types && types.length > 0) model.setBought(await boughtRows(store, types, resolved.split.train));
+  } finally {
+    await store.close();
+  }
+}
+
+/** users.demographics by user id (rows without demographics are left out). */
+async function loadDemographics(store: Store): Promise<Map<string, Demographics>> {
+  const rows = await store.rows('SELECT user_id, CAST(demographics AS VARCHAR) AS d FROM users WHERE demographics IS NOT NULL');
+  const out = new Map<string, Demographics>();
+  for (const row of rows) {
+    try {
+      const d = JSON.parse(String(row.d)) as unknown;
+      if (d && typeof d === 'object' && !Array.isArray(d)) out.set(String(row.user_id), d as Demographics);
+    } catch {
+      // A malformed demographics value only costs that user its segment.
+    }
+  }
+  return out;
+}
+
+/** Items of the given interaction types per training user, restricted to the training pairs. */
+async function boughtRows(store: Store, types: readonly string[], train: InteractionMatrix): Promise<CsrRows> {
+  const typed = await loadInteractionMatrix(store, { types, valueMode: 'binary' });
+  const rows: number[][] = Array.from({ length: train.nUsers }, () => []);
+  for (let tu = 0; tu < typed.nUsers; tu++) {
+    const u = train.users.indexOf(typed.users.idOf(tu));
+    if (u < 0) continue;
+    const own = train.rowItems(u);
+    for (const ti of typed.rowItems(tu)) {
+      const i = train.items.indexOf(typed.items.idOf(ti));
+      if (i >= 0 && binaryHas(own, i)) rows[u].push(i);
+    }
+  }
+  const indptr = new Int32Array(train.nUsers + 1);
+  rows.forEach((r, u) => (indptr[u + 1] = indptr[u] + r.length));
+  const indices = new Int32Array(indptr[train.nUsers]);
+  rows.forEach((r, u) => indices.set(r.sort((a, b) => a - b), indptr[u]));
+  return { indptr, indices };
+}
+
+function binaryHas(sorted: Int32Array, x: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] === x) return true;
+    if (sorted[mid] < x) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }
