@@ -3,7 +3,8 @@ import { BaseCommand, storeFlag } from '../cli/base.js';
 import { parseWeights } from '../cli/flags.js';
 import { parseParamList, describeParams } from '../core/models/params.js';
 import { modelFactory, modelNames } from '../core/models/registry.js';
-import { trainModel, type TrainResult } from '../core/workflows/train.js';
+import { addNewItemsToContentModel, trainModel, type IncrementalResult, type TrainResult } from '../core/workflows/train.js';
+import { RecsysError } from '../core/errors.js';
 import { parseMemberWeights, type EnsembleFitReport } from '../core/models/ensemble/ensemble.js';
 
 export default class Train extends BaseCommand {
@@ -47,6 +48,7 @@ ${models}`;
     weights: Flags.string({ description: 'Per-event-type weights for the confidence matrix, e.g. view=1,click=2,cart=4,purchase=8.' }),
     'value-mode': Flags.string({ description: 'How repeated events of a (user, item) pair combine.', options: ['sum', 'max', 'last', 'binary'] }),
     out: Flags.string({ char: 'o', description: 'Output directory for the model (default models/<model>).' }),
+    incremental: Flags.boolean({ description: 'content only: add products ingested since training to the model in --out, without refitting (cold-start items become recommendable).', default: false }),
     factors: Flags.integer({ description: 'Shorthand for --param factors=N (als, twotower).', helpGroup: 'MODEL' }),
     iterations: Flags.integer({ description: 'Shorthand for --param iterations=N (als).', helpGroup: 'MODEL' }),
     regularization: Flags.string({ description: 'Shorthand for --param regularization=X (als).', helpGroup: 'MODEL' }),
@@ -65,9 +67,18 @@ ${models}`;
     rules: Flags.string({ description: 'ensemble: JSON file {"rules": {...}, "router": {...}} with the business rules and cold-start router settings (docs/ensemble.md).', helpGroup: 'ENSEMBLE' }),
   };
 
-  async run(): Promise<TrainResult> {
+  async run(): Promise<TrainResult | IncrementalResult> {
     const { flags } = await this.parse(Train);
     const progress = this.progress(flags.quiet);
+    if (flags.incremental) {
+      if (flags.model !== 'content') {
+        throw new RecsysError('RECSYS_ERR_USAGE', `--incremental adds new products to a trained content model without refitting; --model ${flags.model} does not support it (retrain instead).`, { flag: '--incremental' });
+      }
+      const inc = await addNewItemsToContentModel({ store: flags.store, modelDir: flags.out ?? 'models/content', progress });
+      this.say(`added   ${inc.added.toLocaleString()} new products (${inc.itemsBefore.toLocaleString()} → ${inc.itemsAfter.toLocaleString()} items) in ${inc.seconds.toFixed(2)} s`);
+      this.say(`saved   ${inc.modelDir}`);
+      return inc;
+    }
     const result = await trainModel({
       store: flags.store,
       model: flags.model,

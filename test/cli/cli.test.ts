@@ -113,3 +113,22 @@ test('errors name the flag and what to do', () => {
   assert.notEqual(badSplit.code, 0);
   assert.match(badSplit.stdout, /RECSYS_ERR_USAGE/);
 });
+
+test('content --incremental makes products ingested after training recommendable without refitting', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recsys-cli-'));
+  const { writeFileSync } = await import('node:fs');
+  assert.equal(recsys(['ingest', join(SHARED_DATASETS, 'ml-100k'), '--format', 'movielens-100k', '--store', 'ml.duckdb', '--quiet'], dir).code, 0);
+  const trained = recsys(['train', '--model', 'content', '--split', 'random:0.2:seed=42', '--store', 'ml.duckdb', '--quiet'], dir);
+  assert.equal(trained.code, 0, trained.stderr);
+  writeFileSync(join(dir, 'new.csv'), 'product_id,title,category\n90001,Star Wars: The Next Trilogy (2026),Sci-Fi\n90002,Toy Story 5 (2026),Animation\n');
+  assert.equal(recsys(['ingest', 'new.csv', '--kind', 'products', '--store', 'ml.duckdb', '--quiet'], dir).code, 0);
+  const inc = recsys(['train', '--model', 'content', '--incremental', '--store', 'ml.duckdb', '--json'], dir);
+  assert.equal(inc.code, 0, inc.stderr);
+  const out = json<{ added: number; itemsBefore: number; itemsAfter: number }>(inc);
+  assert.deepEqual([out.added, out.itemsBefore, out.itemsAfter], [2, 1682, 1684]);
+  // Running it again adds nothing: the model already knows both.
+  assert.equal(json<{ added: number }>(recsys(['train', '--model', 'content', '--incremental', '--store', 'ml.duckdb', '--json'], dir)).added, 0);
+  const wrong = recsys(['train', '--model', 'als', '--incremental', '--store', 'ml.duckdb'], dir);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /--incremental adds new products to a trained content model/);
+});

@@ -15,6 +15,7 @@ import type { Store } from '../data/store.js';
 import type { CsrRows, InteractionMatrix } from '../data/matrix.js';
 import type { CatalogAware, FitReport, Progress, Recommender } from '../models/recommender.js';
 import { EnsembleModel } from '../models/ensemble/ensemble.js';
+import { ContentModel } from '../models/content.js';
 import { readRerankFile } from '../rerank/config.js';
 import type { Demographics } from '../router.js';
 import { resolveSplit, type MatrixOptions, type ResolvedSplit } from './split.js';
@@ -207,4 +208,43 @@ function binaryHas(sorted: Int32Array, x: number): boolean {
     else hi = mid - 1;
   }
   return false;
+}
+
+export interface IncrementalResult {
+  modelDir: string;
+  model: string;
+  /** Products featurized and made recommendable by this run. */
+  added: number;
+  itemsBefore: number;
+  itemsAfter: number;
+  seconds: number;
+}
+
+/**
+ * `recsys train --model content --incremental`: add the store's products that the saved content
+ * model does not know yet (new items, no interactions needed) without refitting, and save it in
+ * place. Its training record is kept and marks the added count, so `eval` can tell the model now
+ * knows more items than its split (and will say so rather than evaluate it there).
+ */
+export async function addNewItemsToContentModel(opts: { store: string; modelDir: string; progress?: Progress }): Promise<IncrementalResult> {
+  const t0 = performance.now();
+  const dir = resolve(opts.modelDir);
+  if (!existsSync(join(dir, 'manifest.json'))) {
+    throw new RecsysError('RECSYS_ERR_FILE_NOT_FOUND', `--incremental needs a trained content model at ${dir}: train one first (recsys train --model content), or pass --out <its dir>.`, { file: dir, flag: '--incremental' });
+  }
+  const model = await ContentModel.load(dir);
+  const before = model.itemIds?.size ?? 0;
+  const store = await openStore(opts.store);
+  let added = 0;
+  try {
+    added = (await model.addItems(await loadProducts(store), { onlyNew: true, progress: opts.progress })).added;
+  } finally {
+    await store.close();
+  }
+  const recordPath = join(dir, 'training.json');
+  const record = existsSync(recordPath) ? (JSON.parse(await readFile(recordPath, 'utf8')) as TrainingRecord & { incremental?: unknown[] }) : null;
+  if (!record) throw new RecsysError('RECSYS_ERR_ARTIFACT', `${recordPath} is missing: this model was not saved by recsys train`, { file: recordPath });
+  const incremental = [...(record.incremental ?? []), { at: new Date().toISOString(), added }];
+  await saveModelWithRecord(model, dir, { ...record, incremental } as TrainingRecord);
+  return { modelDir: dir, model: 'content', added, itemsBefore: before, itemsAfter: model.itemIds?.size ?? before, seconds: (performance.now() - t0) / 1000 };
 }
