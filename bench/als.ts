@@ -10,21 +10,25 @@
  *     5M distinct pairs, 50 communities, value 1), holdout split as there: factors 64, 15
  *     iterations, 3 CG steps, alpha 1, regularization 0.05, `--workers` threads (default 2): seconds
  *     per iteration (median), total fit time, recommend-all top-10 (train items excluded), peak RSS
- *     against CSR + factor bytes, and the holdout metrics.
+ *     against CSR + factor bytes, and the holdout metrics. Fit and recommend run in a fresh child
+ *     process. `--child compiled` (the default once `npm run build` has compiled the current
+ *     sources) runs it as plain Node on dist/, as the CLI runs, so its RSS is the product's;
+ *     `--child tsx` runs the TypeScript sources through tsx (≈ 25 MiB more RSS for tsx itself).
  *
  * Prints a report and appends it as a dated block to BENCHMARKS.md (unless --no-append).
- * Options: --only ml100k|synth  --workers N  --users N --items N --pairs N  --iterations N  --no-append
+ * Options: --only ml100k|synth  --workers N  --users N --items N --pairs N  --iterations N
+ *          --child compiled|tsx  --no-append
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadSplit, saveSplit, splitMatrix } from '../src/core/data/split.js';
 import type { InteractionMatrix } from '../src/core/data/matrix.js';
 import { hitRateAtK, mapCappedAtK, ndcgAtK, precisionAtK, recallCappedAtK } from '../src/core/eval/metrics.js';
 import { AlsModel, type AlsFitReport } from '../src/core/models/als/als.js';
-import { alsPool, closeAlsPool } from '../src/core/models/als/pool.js';
+import { closeAlsPool } from '../src/core/models/als/pool.js';
 import { Popularity } from '../src/core/models/popularity.js';
 import type { Progress, Recommender } from '../src/core/models/recommender.js';
 import { readMovieLens100k } from '../test/models/als-fixtures.js';
@@ -162,7 +166,6 @@ async function synthFitChild(dir: string): Promise<void> {
   const fit: AlsFitReport = await model.fit(train, { progress });
   const fitCpu = process.cpuUsage(c0);
   sample();
-  const arenaBytes = alsPool().arena.capacity;
   const c1 = process.cpuUsage();
   const rec = await metricsAt10(model, train, test);
   const recCpu = process.cpuUsage(c1);
@@ -182,13 +185,96 @@ async function synthFitChild(dir: string): Promise<void> {
     maxRss: process.resourceUsage().maxRSS * 1024,
     csrBytes: train.indptr.byteLength + train.indices.byteLength + train.values.byteLength,
     factorBytes: model.userFactors.byteLength + model.itemFactors.byteLength,
-    arenaBytes,
+    arenaBytes: model.arenaBytes,
     metrics: rec.metrics,
     trainPairs: train.nnz,
     testPairs: test.nnz,
     users: train.nUsers,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The same child as `synthFitChild`, in plain JavaScript on the compiled package (dist/): no tsx in
+ * the process, so the RSS is what `recsys train` + `recsys eval` would use. argv: split dir,
+ * workers, iterations, dist URL.
+ */
+const COMPILED_CHILD = `
+const [dir, workers, iterations, dist] = process.argv.slice(1);
+const { loadSplit } = await import(dist + '/core/data/split.js');
+const { AlsModel } = await import(dist + '/core/models/als/als.js');
+const { closeAlsPool } = await import(dist + '/core/models/als/pool.js');
+const M = await import(dist + '/core/eval/metrics.js');
+const { train, test } = await loadSplit(dir);
+global.gc?.();
+const rssAfterLoad = process.memoryUsage().rss;
+let rssPeak = rssAfterLoad;
+const sample = () => { rssPeak = Math.max(rssPeak, process.memoryUsage().rss); };
+const timer = setInterval(sample, 20);
+const model = new AlsModel({ factors: 64, iterations: Number(iterations), regularization: 0.05, alpha: 1, cgSteps: 3, workers: Number(workers), backend: 'auto' });
+const c0 = process.cpuUsage();
+const fit = await model.fit(train, { progress: { start() {}, tick: sample, stop() {} } });
+const fitCpu = process.cpuUsage(c0);
+sample();
+const users = Int32Array.from({ length: train.nUsers }, (_, u) => u);
+const c1 = process.cpuUsage();
+const t0 = performance.now();
+const r = await model.recommend(users, 10, { exclude: train });
+const recommendSeconds = (performance.now() - t0) / 1000;
+const recCpu = process.cpuUsage(c1);
+const m = { precision: 0, recall: 0, ndcg: 0, map: 0, hitRate: 0, users: 0 };
+for (let u = 0; u < train.nUsers; u++) {
+  const rel = test.rowItems(u);
+  if (rel.length === 0) continue;
+  const row = r.items.subarray(u * 10, u * 10 + 10);
+  m.users++;
+  m.precision += M.precisionAtK(row, rel, 10);
+  m.recall += M.recallCappedAtK(row, rel, 10);
+  m.ndcg += M.ndcgAtK(row, rel, 10);
+  m.map += M.mapCappedAtK(row, rel, 10);
+  m.hitRate += M.hitRateAtK(row, rel, 10);
+}
+for (const key of ['precision', 'recall', 'ndcg', 'map', 'hitRate']) m[key] /= Math.max(1, m.users);
+sample();
+clearInterval(timer);
+process.stdout.write(JSON.stringify({
+  threads: fit.threads, backend: fit.backend, secondsPerIteration: fit.secondsPerIteration,
+  iterationSeconds: fit.history.map((h) => h.seconds),
+  cpuSecondsPerIteration: (fitCpu.user + fitCpu.system) / 1e6 / fit.history.length,
+  fitSeconds: fit.seconds, recommendSeconds, recommendCpuSeconds: (recCpu.user + recCpu.system) / 1e6,
+  rssAfterLoad, rssPeak, maxRss: process.resourceUsage().maxRSS * 1024,
+  csrBytes: train.indptr.byteLength + train.indices.byteLength + train.values.byteLength,
+  factorBytes: model.userFactors.byteLength + model.itemFactors.byteLength,
+  arenaBytes: model.arenaBytes, metrics: m, trainPairs: train.nnz, testPairs: test.nnz, users: train.nUsers,
+}) + '\\n');
+await closeAlsPool();
+process.exit(0);
+`;
+
+/** Newest modification time (ms) of the .ts files under `dir`. */
+function newestSource(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newestSource(p));
+    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** 'compiled' when dist/ was built after the last change to src/ (or when asked for), else 'tsx'. */
+function childKind(): 'compiled' | 'tsx' {
+  const asked = opt('child', '');
+  const built = join(root, 'dist/core/models/als/als.js');
+  const fresh = existsSync(built) && existsSync(join(root, 'dist/core/kernels/als.wasm')) && statSync(built).mtimeMs >= newestSource(join(root, 'src'));
+  if (asked === 'tsx') return 'tsx';
+  if (asked === 'compiled') {
+    if (!fresh) throw new Error('--child compiled: dist/ is missing or older than src/; run `npm run build` first');
+    return 'compiled';
+  }
+  return fresh ? 'compiled' : 'tsx';
 }
 
 async function synthetic(): Promise<void> {
@@ -204,7 +290,11 @@ async function synthetic(): Promise<void> {
   const dir = join(mkdtempSync(join(tmpdir(), 'recsys-bench-als-')), 'split');
   await saveSplit(split, dir);
   const loadAvgBefore = loadavg();
-  const child = spawnSync(process.execPath, [...process.execArgv, '--expose-gc', fileURLToPath(import.meta.url), '--phase', 'synth-fit', '--split', dir, '--workers', String(workers), '--iterations', String(iterations)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const kind = childKind();
+  const childArgs = kind === 'compiled'
+    ? ['--expose-gc', '--input-type=module', '-e', COMPILED_CHILD, dir, String(workers), String(iterations), pathToFileURL(join(root, 'dist')).href]
+    : [...process.execArgv, '--expose-gc', fileURLToPath(import.meta.url), '--phase', 'synth-fit', '--split', dir, '--workers', String(workers), '--iterations', String(iterations)];
+  const child = spawnSync(process.execPath, childArgs, { encoding: 'utf8', maxBuffer: 1 << 24 });
   rmSync(dirname(dir), { recursive: true, force: true });
   if (child.status !== 0) throw new Error(`benchmark child failed (${child.status}): ${child.stderr}`);
   const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as SynthFitResult;
@@ -213,7 +303,7 @@ async function synthetic(): Promise<void> {
   say(`### Synthetic ${nUsers.toLocaleString('en')} users × ${nItems.toLocaleString('en')} items × ${pairs.toLocaleString('en')} pairs (baselines.md recipe, seed 2026)`);
   say('');
   say(`Holdout split (random, seed 42): ${r.trainPairs.toLocaleString('en')} train / ${r.testPairs.toLocaleString('en')} test pairs. Generated in ${genSeconds.toFixed(1)} s, split in ${splitSeconds.toFixed(1)} s; ` +
-    'fit and recommend run in a fresh child process that loads the saved split.');
+    `fit and recommend run in a fresh child process that loads the saved split (${kind === 'compiled' ? 'plain node on the compiled dist/, as the CLI' : 'TypeScript sources through tsx'}).`);
   say(`ALS factors 64, ${iterations} iterations, CG 3 steps, alpha 1 (c = 1 + r = 2 on the observed pairs), regularization 0.05, backend ${r.backend}, ${r.threads} threads.`);
   say('');
   say('| figure | value | implicit 0.7.3 (baselines.md) |');
@@ -225,7 +315,7 @@ async function synthetic(): Promise<void> {
   say(`| recommend-all, ${r.users.toLocaleString('en')} users, top-10, train items excluded | ${r.recommendSeconds.toFixed(2)} s (CPU ${r.recommendCpuSeconds.toFixed(1)} s) | 6.0 s |`);
   say(`| RSS after loading the split | ${mb(r.rssAfterLoad)} | |`);
   say(`| peak RSS, fit + recommend-all (sampled every 20 ms) | ${mb(r.rssPeak)}; process max RSS ${mb(r.maxRss)} | |`);
-  say(`| kernel arena (shared wasm memory) | ${mb(r.arenaBytes)} | |`);
+  say(`| model's wasm arena (factors, then training state / scoring scratch; capacity, not all resident) | ${mb(r.arenaBytes)} | |`);
   say(`| CSR (train) + factors | ${mb(r.csrBytes)} + ${mb(r.factorBytes)} = ${mb(base)} | |`);
   say(`| peak RSS ÷ (CSR + factors) | ${(r.rssPeak / base).toFixed(2)}× (added by training and scoring: ${((r.rssPeak - r.rssAfterLoad) / base).toFixed(2)}×) | |`);
   say('');

@@ -8,10 +8,16 @@
  * Layout conventions (all little-endian, 16-byte aligned):
  *  - factor matrices are row-major with a row stride `kp` = factors rounded up to a multiple of 4,
  *    the padding columns are zero and stay zero;
- *  - a CSR block is indptr (i32, rows+1), indices (i32) and weights (f32) where a weight w ≥ 0
- *    means preference p = 1 with confidence c = 1 + w, and w < 0 means p = 0 with c = 1 − w
- *    (implicit's convention for negative feedback). A weights offset of 0 means "every entry has
- *    the weight `uniform`" (binary data needs no weight arrays at all);
+ *  - a CSR block is indptr (i32), indices and weights (f32) where a weight w ≥ 0 means preference
+ *    p = 1 with confidence c = 1 + w, and w < 0 means p = 0 with c = 1 − w (implicit's convention
+ *    for negative feedback). A weights offset of 0 means "every entry has the weight `uniform`"
+ *    (binary data needs no weight arrays at all). Column indices come in two layouts, chosen per
+ *    block by `nSeg`:
+ *      nSeg = 0: indices are i32 and indptr has rows + 1 entries;
+ *      nSeg ≥ 1: indices are u16, relative to 65,536-column segments: row r's entries of segment
+ *        s are [indptr[r·nSeg + s], indptr[r·nSeg + s + 1]) and hold column s·65536 + index.
+ *        indptr has rows·nSeg + 1 entries (a plain indptr when nSeg = 1). Half the index bytes;
+ *        the segment's base row of the dense factors is folded into the pointer passed down;
  *  - item panels for scoring hold 8 items side by side: panel q, dimension d, lane j is item
  *    8q + j at offset ((q·kp + d)·8 + j)·4.
  *
@@ -24,8 +30,11 @@
  * (bump it whenever an exported signature or a layout changes).
  */
 export function abiVersion(): i32 {
-  return 3;
+  return 4;
 }
+
+/** Columns per index segment in the u16 CSR layout. */
+const SEGMENT: usize = 65536;
 
 // ---------------------------------------------------------------------------------------------
 // small vector helpers over kp floats (kp is a multiple of 4)
@@ -121,9 +130,11 @@ function symv(G: usize, v: usize, lambda: f32, out: usize, kp: i32): void {
  * Four entries at a time: their four dot products share each load of v, the four sums come out
  * of one shuffle tree as a vector, and the four axpys share each load/store of `out` (all four
  * y_e are still in L1). This halves the loads per multiply-add against entry-by-entry dot + axpy.
+ * T is the column index type (i32, or u16 relative to the segment whose first row `Y` points at).
  */
-function sparsePass(begin: i32, stop: i32, indices: usize, weights: usize, uniform: f32, Y: usize, v: usize, out: usize, kp: i32, residual: bool, sink: usize): void {
+function sparsePass<T>(begin: i32, stop: i32, indices: usize, weights: usize, uniform: f32, Y: usize, v: usize, out: usize, kp: i32, residual: bool, sink: usize): void {
   const rowBytes = <usize>kp << 2;
+  const ib: usize = sizeof<T>();
   const uniformV = f32x4.splat(uniform);
   const zero = f32x4.splat(0);
   const one = f32x4.splat(1);
@@ -132,21 +143,21 @@ function sparsePass(begin: i32, stop: i32, indices: usize, weights: usize, unifo
   // has no prefetch instruction; the loaded values go to a scratch sink nobody reads).
   let touch = f32x4.splat(0);
   for (; e + 4 <= stop; e += 4) {
-    const ip = indices + (<usize>e << 2);
+    const ip = indices + <usize>e * ib;
     if (e + 12 <= stop) {
-      const n0 = Y + <usize>load<i32>(ip, 32) * rowBytes;
-      const n1 = Y + <usize>load<i32>(ip, 36) * rowBytes;
-      const n2 = Y + <usize>load<i32>(ip, 40) * rowBytes;
-      const n3 = Y + <usize>load<i32>(ip, 44) * rowBytes;
+      const n0 = Y + <usize>load<T>(ip + 8 * ib) * rowBytes;
+      const n1 = Y + <usize>load<T>(ip + 9 * ib) * rowBytes;
+      const n2 = Y + <usize>load<T>(ip + 10 * ib) * rowBytes;
+      const n3 = Y + <usize>load<T>(ip + 11 * ib) * rowBytes;
       touch = f32x4.add(touch, f32x4.add(f32x4.add(v128.load(n0), v128.load(n0, 64)), f32x4.add(v128.load(n0, 128), v128.load(n0, 192))));
       touch = f32x4.add(touch, f32x4.add(f32x4.add(v128.load(n1), v128.load(n1, 64)), f32x4.add(v128.load(n1, 128), v128.load(n1, 192))));
       touch = f32x4.add(touch, f32x4.add(f32x4.add(v128.load(n2), v128.load(n2, 64)), f32x4.add(v128.load(n2, 128), v128.load(n2, 192))));
       touch = f32x4.add(touch, f32x4.add(f32x4.add(v128.load(n3), v128.load(n3, 64)), f32x4.add(v128.load(n3, 128), v128.load(n3, 192))));
     }
-    const y0 = Y + <usize>load<i32>(ip) * rowBytes;
-    const y1 = Y + <usize>load<i32>(ip, 4) * rowBytes;
-    const y2 = Y + <usize>load<i32>(ip, 8) * rowBytes;
-    const y3 = Y + <usize>load<i32>(ip, 12) * rowBytes;
+    const y0 = Y + <usize>load<T>(ip) * rowBytes;
+    const y1 = Y + <usize>load<T>(ip + ib) * rowBytes;
+    const y2 = Y + <usize>load<T>(ip + 2 * ib) * rowBytes;
+    const y3 = Y + <usize>load<T>(ip + 3 * ib) * rowBytes;
     let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
     for (let d = 0; d < kp; d += 4) {
       const o = <usize>d << 2;
@@ -180,12 +191,43 @@ function sparsePass(begin: i32, stop: i32, indices: usize, weights: usize, unifo
   }
   v128.store(sink, touch);
   for (; e < stop; e++) {
-    const y = Y + <usize>load<i32>(indices + (<usize>e << 2)) * rowBytes;
+    const y = Y + <usize>load<T>(indices + <usize>e * ib) * rowBytes;
     const w = weightAt(weights, uniform, e);
     const s = dot(y, v, kp);
     const t: f32 = residual ? (w >= 0 ? 1 + w : 0) - Mathf.abs(w) * s : Mathf.abs(w) * s;
     axpy(t, y, out, kp);
   }
+}
+
+/** First and one-past-last entry of row u (either index layout). */
+@inline function rowBegin(indptr: usize, nSeg: i32, u: i32): i32 {
+  return load<i32>(indptr + (<usize>u * <usize>max(nSeg, 1) << 2));
+}
+
+/** `sparsePass` over all of row u's entries, segment by segment in the u16 layout. */
+function rowSparse(
+  u: i32, nSeg: i32, indptr: usize, indices: usize, weights: usize, uniform: f32,
+  Y: usize, v: usize, out: usize, kp: i32, residual: bool, sink: usize,
+): void {
+  if (nSeg == 0) {
+    const begin = load<i32>(indptr + (<usize>u << 2));
+    const stop = load<i32>(indptr + (<usize>(u + 1) << 2));
+    sparsePass<i32>(begin, stop, indices, weights, uniform, Y, v, out, kp, residual, sink);
+    return;
+  }
+  const segBytes = SEGMENT * (<usize>kp << 2);
+  let ptr = indptr + (<usize>u * <usize>nSeg << 2);
+  for (let s = 0; s < nSeg; s++) {
+    const begin = load<i32>(ptr);
+    const stop = load<i32>(ptr, 4);
+    if (begin < stop) sparsePass<u16>(begin, stop, indices, weights, uniform, Y + <usize>s * segBytes, v, out, kp, residual, sink);
+    ptr += 4;
+  }
+}
+
+/** Column of entry e of segment s (either index layout). */
+@inline function columnAt(indices: usize, nSeg: i32, s: i32, e: i32): usize {
+  return nSeg == 0 ? <usize>load<i32>(indices + (<usize>e << 2)) : <usize>s * SEGMENT + <usize>load<u16>(indices + (<usize>e << 1));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,7 +297,7 @@ export function gramChunks(cStart: i32, cEnd: i32, Y: usize, nRows: i32, rowsPer
  */
 export function cgRange(
   start: i32, end: i32,
-  indptr: usize, indices: usize, weights: usize, uniform: f32,
+  indptr: usize, indices: usize, nSeg: i32, weights: usize, uniform: f32,
   X: usize, Y: usize, G: usize, regs: usize,
   kp: i32, steps: i32, scratch: usize,
 ): void {
@@ -265,8 +307,8 @@ export function cgRange(
   const Ap = p + rowBytes;
   for (let u = start; u < end; u++) {
     const x = X + <usize>u * rowBytes;
-    const begin = load<i32>(indptr + (<usize>u << 2));
-    const stop = load<i32>(indptr + (<usize>(u + 1) << 2));
+    const begin = rowBegin(indptr, nSeg, u);
+    const stop = rowBegin(indptr, nSeg, u + 1);
     if (begin == stop) {
       memory.fill(x, 0, rowBytes);
       continue;
@@ -278,7 +320,7 @@ export function cgRange(
       const o = <usize>d << 2;
       v128.store(r + o, f32x4.neg(v128.load(r + o)));
     }
-    sparsePass(begin, stop, indices, weights, uniform, Y, x, r, kp, true, Ap + rowBytes);
+    rowSparse(u, nSeg, indptr, indices, weights, uniform, Y, x, r, kp, true, Ap + rowBytes);
     memory.copy(p, r, rowBytes);
     let rsold = dot(r, r, kp);
     if (rsold < 1e-20) continue;
@@ -292,7 +334,7 @@ export function cgRange(
     }
     for (let it = 0; it < steps; it++) {
       symv(G, p, lambda, Ap, kp);
-      if (hasWeight) sparsePass(begin, stop, indices, weights, uniform, Y, p, Ap, kp, false, Ap + rowBytes);
+      if (hasWeight) rowSparse(u, nSeg, indptr, indices, weights, uniform, Y, p, Ap, kp, false, Ap + rowBytes);
       const alpha = rsold / dot(p, Ap, kp);
       axpy(alpha, p, x, kp);
       axpy(-alpha, Ap, r, kp);
@@ -317,7 +359,7 @@ export function cgRange(
  */
 export function choleskyRange(
   start: i32, end: i32,
-  indptr: usize, indices: usize, weights: usize, uniform: f32,
+  indptr: usize, indices: usize, nSeg: i32, weights: usize, uniform: f32,
   X: usize, Y: usize, G: usize, regs: usize,
   kp: i32, scratch: usize,
 ): i32 {
@@ -328,29 +370,31 @@ export function choleskyRange(
   let failures = 0;
   for (let u = start; u < end; u++) {
     const x = X + <usize>u * rowBytes;
-    const begin = load<i32>(indptr + (<usize>u << 2));
-    const stop = load<i32>(indptr + (<usize>(u + 1) << 2));
-    if (begin == stop) {
+    if (rowBegin(indptr, nSeg, u) == rowBegin(indptr, nSeg, u + 1)) {
       memory.fill(x, 0, rowBytes);
       continue;
     }
     memory.fill(S, 0, <usize>kp * rowBytes);
     for (let d = 0; d < kp; d++) store<f64>(b + (<usize>d << 3), 0);
-    for (let e = begin; e < stop; e++) {
-      const y = Y + <usize>load<i32>(indices + (<usize>e << 2)) * rowBytes;
-      const w = weightAt(weights, uniform, e);
-      const bw: f64 = w >= 0 ? 1 + <f64>w : 0;
-      const aw = Mathf.abs(w);
-      let o = S;
-      for (let a = 0; a < kp; a++) {
-        const ya = load<f32>(y + (<usize>a << 2));
-        store<f64>(b + (<usize>a << 3), load<f64>(b + (<usize>a << 3)) + bw * <f64>ya);
-        const t = f32x4.splat(aw * ya);
-        for (let d = 0; d < kp; d += 4) {
-          const dd = <usize>d << 2;
-          v128.store(o + dd, f32x4.add(v128.load(o + dd), f32x4.mul(t, v128.load(y + dd))));
+    const segs = max(nSeg, 1);
+    for (let sg = 0; sg < segs; sg++) {
+      const segPtr = indptr + ((<usize>u * <usize>segs + <usize>sg) << 2);
+      for (let e = load<i32>(segPtr), stop = load<i32>(segPtr, 4); e < stop; e++) {
+        const y = Y + columnAt(indices, nSeg, sg, e) * rowBytes;
+        const w = weightAt(weights, uniform, e);
+        const bw: f64 = w >= 0 ? 1 + <f64>w : 0;
+        const aw = Mathf.abs(w);
+        let o = S;
+        for (let a = 0; a < kp; a++) {
+          const ya = load<f32>(y + (<usize>a << 2));
+          store<f64>(b + (<usize>a << 3), load<f64>(b + (<usize>a << 3)) + bw * <f64>ya);
+          const t = f32x4.splat(aw * ya);
+          for (let d = 0; d < kp; d += 4) {
+            const dd = <usize>d << 2;
+            v128.store(o + dd, f32x4.add(v128.load(o + dd), f32x4.mul(t, v128.load(y + dd))));
+          }
+          o += rowBytes;
         }
-        o += rowBytes;
       }
     }
     const lambda = <f64>load<f32>(regs + (<usize>u << 2));
@@ -398,7 +442,7 @@ export function choleskyRange(
  */
 export function lossRange(
   start: i32, end: i32,
-  indptr: usize, indices: usize, weights: usize, uniform: f32,
+  indptr: usize, indices: usize, nSeg: i32, weights: usize, uniform: f32,
   X: usize, Y: usize, G: usize, regs: usize,
   kp: i32, scratch: usize, out: usize,
 ): void {
@@ -408,15 +452,17 @@ export function lossRange(
     const lambda = load<f32>(regs + (<usize>u << 2));
     symv(G, x, 0, scratch, kp);
     let loss: f64 = <f64>dot(scratch, x, kp) + <f64>lambda * <f64>dot(x, x, kp);
-    const begin = load<i32>(indptr + (<usize>u << 2));
-    const stop = load<i32>(indptr + (<usize>(u + 1) << 2));
-    for (let e = begin; e < stop; e++) {
-      const y = Y + <usize>load<i32>(indices + (<usize>e << 2)) * rowBytes;
-      const w = weightAt(weights, uniform, e);
-      const s: f64 = <f64>dot(y, x, kp);
-      const c: f64 = 1 + <f64>Mathf.abs(w);
-      const pref: f64 = w >= 0 ? 1 : 0;
-      loss += c * (pref - s) * (pref - s) - s * s;
+    const segs = max(nSeg, 1);
+    for (let sg = 0; sg < segs; sg++) {
+      const segPtr = indptr + ((<usize>u * <usize>segs + <usize>sg) << 2);
+      for (let e = load<i32>(segPtr), stop = load<i32>(segPtr, 4); e < stop; e++) {
+        const y = Y + columnAt(indices, nSeg, sg, e) * rowBytes;
+        const w = weightAt(weights, uniform, e);
+        const s: f64 = <f64>dot(y, x, kp);
+        const c: f64 = 1 + <f64>Mathf.abs(w);
+        const pref: f64 = w >= 0 ? 1 : 0;
+        loss += c * (pref - s) * (pref - s) - s * s;
+      }
     }
     store<f64>(out + (<usize>u << 3), loss);
   }

@@ -16,6 +16,9 @@
  * no retraining), and `explain` (Hu et al. §5: ŷ_ui = Σ_j s^u_ij c_uj p_uj with
  * s^u_ij = y_iᵀ (YᵀC^uY + λI)⁻¹ y_j, so each history item's share of the score is known).
  *
+ * Memory: a wasm fit runs in a shared arena the model then keeps, its factors handed over as views
+ * (no copy), and large scoring batches reuse the arena space the training state occupied.
+ *
  * Saved as an artifact (artifacts.ts): tensors `userFactors` [nUsers, k] and `itemFactors`
  * [nItems, k] (float32 little-endian), id maps `users` / `items`, params and the fit report in the
  * manifest.
@@ -28,10 +31,10 @@ import { Rng } from '../../rng.js';
 import { resolveParams } from '../params.js';
 import type { FitOptions, FitReport, ModelFactory, Rankings, Recommender, RecommendOptions } from '../recommender.js';
 import { ALS_PARAMS, type AlsParams } from './params.js';
-import { JsSession, WasmSession, encodeWeights, userTopkRequest, type FitSession, type FitSessionInit } from './engine.js';
-import { alsKernelModule } from './kernels.js';
+import { JsSession, WasmSession, encodeWeights, userTopkRequest, wasmSessionBytes, type FitSession, type FitSessionInit } from './engine.js';
+import { SharedArena, alsKernelModule } from './kernels.js';
 import { alsPool } from './pool.js';
-import { PanelScorer, topkJs, topkWasm, type TopkRequest, type TopkResult } from './scoring.js';
+import { PanelScorer, topkJs, topkWasm, topkWasmInArena, type TopkRequest, type TopkResult } from './scoring.js';
 import { choleskySolve, paddedRank } from './solver-reference.js';
 
 export { ALS_PARAMS, type AlsParams } from './params.js';
@@ -102,11 +105,22 @@ export class AlsModel implements Recommender {
   readonly params: AlsParams;
   userIds: IdMap | null = null;
   itemIds: IdMap | null = null;
-  /** [nUsers, k] row-major. */
+  /**
+   * [nUsers, k] row-major. After a wasm fit, a view into the model's own shared arena (see
+   * `arena`): a valid Float32Array for as long as it is referenced, over a SharedArrayBuffer.
+   */
   userFactors: Float32Array = new Float32Array(0);
-  /** [nItems, k] row-major. */
+  /** [nItems, k] row-major (a view into the model's arena after a wasm fit, like userFactors). */
   itemFactors: Float32Array = new Float32Array(0);
   lastFit: AlsFitReport | null = null;
+  /**
+   * The shared wasm memory a wasm fit ran in, kept with the factors in it instead of copying them
+   * out (one copy fewer: the fit's peak memory is the factors plus the training state, not twice
+   * the factors). The space after the factors, where the training state was, is reused for
+   * scoring large batches. Dropped once neither factor matrix lives there (partialFit grew both).
+   */
+  private arena: SharedArena | null = null;
+  private factorsInArena = { users: false, items: false };
   // Caches derived from the item factors; dropped whenever they change.
   private itemGram: Float64Array | null = null;
   private scorer: PanelScorer | null = null;
@@ -127,6 +141,14 @@ export class AlsModel implements Recommender {
 
   get nItems(): number {
     return this.itemIds?.size ?? 0;
+  }
+
+  /**
+   * Bytes of shared WebAssembly memory this model keeps (its factors after a wasm fit, then
+   * scratch for large scoring batches); 0 when it keeps none. Only pages written count as resident.
+   */
+  get arenaBytes(): number {
+    return this.arena?.capacity ?? 0;
   }
 
   /** Threads used for training and batch scoring. */
@@ -198,7 +220,7 @@ export class AlsModel implements Recommender {
     let snapshot: { X: Float32Array; Y: Float32Array } | null = null;
     let failures = 0;
 
-    const run = async (session: FitSession): Promise<void> => {
+    const run = async (session: FitSession, takeFactors: (keep: { X: Float32Array; Y: Float32Array } | null) => void): Promise<void> => {
       progress?.start('als', p.iterations);
       for (let it = 1; it <= p.iterations; it++) {
         const ts = performance.now();
@@ -232,16 +254,32 @@ export class AlsModel implements Recommender {
         progress?.tick(1, info);
       }
       progress?.stop();
-      const keep = snapshot ?? { X: session.factors('users'), Y: session.factors('items') };
-      this.userFactors = copyPadded(keep.X, data.nUsers, k, kp);
-      this.itemFactors = copyPadded(keep.Y, data.nItems, k, kp);
+      takeFactors(snapshot);
     };
 
     if (backend === 'wasm') {
       const pool = alsPool();
-      await pool.withArena((pl) => run(new WasmSession(pl, init, k)));
+      // The fit runs in an arena of its own that the model keeps: its factors are handed over as views.
+      const arena = new SharedArena(pool.module, wasmSessionBytes(data, data.nUsers, data.nItems, kp, threads));
+      await pool.withArena(async (pl) => {
+        const session = new WasmSession(pl, init, k, arena);
+        await run(session, (keep) => {
+          const f = session.takeFactors(k, keep);
+          this.userFactors = f.users;
+          this.itemFactors = f.items;
+          this.arena = arena;
+          this.factorsInArena = { users: true, items: true };
+        });
+      }, arena);
     } else {
-      await run(new JsSession(init, k));
+      const session = new JsSession(init, k);
+      await run(session, (keep) => {
+        const kept = keep ?? { X: session.factors('users'), Y: session.factors('items') };
+        this.userFactors = copyPadded(kept.X, data.nUsers, k, kp);
+        this.itemFactors = copyPadded(kept.Y, data.nItems, k, kp);
+        this.arena = null;
+        this.factorsInArena = { users: false, items: false };
+      });
     }
     if (failures > 0) {
       throw new RecsysError('RECSYS_ERR_MODEL_FIT', `the exact (Cholesky) solve failed for ${failures} rows: their normal equations were not positive definite. Raise --regularization (now ${p.regularization}).`);
@@ -298,6 +336,9 @@ export class AlsModel implements Recommender {
       this.scorer ??= new PanelScorer(module, req.items, req.itemStride, req.factors, req.nItems, req.kp);
       return this.scorer.topk(req);
     }
+    const arena = this.arena;
+    // Large batches run after the factors in the model's own arena (where the training state was).
+    if (arena) return alsPool().withArena((pool) => topkWasmInArena(pool, req, this.threads, arena), arena);
     return topkWasm(alsPool(), req, this.threads);
   }
 
@@ -506,9 +547,14 @@ export class AlsModel implements Recommender {
     const k = this.factors;
     const users = AlsModel.extendIds(this.userIds, data.users, 'user');
     const items = AlsModel.extendIds(this.itemIds, data.items, 'item');
-    this.userFactors = AlsModel.grow(this.userFactors, users.size, k);
+    const usersGrew = users.size > this.nUsers;
     const itemsGrew = items.size > this.nItems;
+    this.userFactors = AlsModel.grow(this.userFactors, users.size, k);
     this.itemFactors = AlsModel.grow(this.itemFactors, items.size, k);
+    // Grown matrices are new JavaScript arrays; the arena goes once it holds neither.
+    if (usersGrew) this.factorsInArena.users = false;
+    if (itemsGrew) this.factorsInArena.items = false;
+    if (!this.factorsInArena.users && !this.factorsInArena.items) this.arena = null;
     this.userIds = users;
     this.itemIds = items;
     if (itemsGrew) this.invalidate();

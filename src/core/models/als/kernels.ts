@@ -39,10 +39,14 @@ const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 /** The kernel exports (byte offsets are plain numbers). */
 export interface AlsKernels {
   gramChunks(cStart: number, cEnd: number, Y: number, nRows: number, rowsPerChunk: number, kp: number, partials: number): void;
-  /** `weights` = 0 means every entry has the weight `uniform`. */
-  cgRange(start: number, end: number, indptr: number, indices: number, weights: number, uniform: number, X: number, Y: number, G: number, regs: number, kp: number, steps: number, scratch: number): void;
-  choleskyRange(start: number, end: number, indptr: number, indices: number, weights: number, uniform: number, X: number, Y: number, G: number, regs: number, kp: number, scratch: number): number;
-  lossRange(start: number, end: number, indptr: number, indices: number, weights: number, uniform: number, X: number, Y: number, G: number, regs: number, kp: number, scratch: number, out: number): void;
+  /**
+   * `nSeg` = 0: i32 column indices, indptr of rows + 1; `nSeg` ≥ 1: u16 indices in 65,536-column
+   * segments, indptr of rows·nSeg + 1 (see the AssemblyScript source). `weights` = 0 means every
+   * entry has the weight `uniform`.
+   */
+  cgRange(start: number, end: number, indptr: number, indices: number, nSeg: number, weights: number, uniform: number, X: number, Y: number, G: number, regs: number, kp: number, steps: number, scratch: number): void;
+  choleskyRange(start: number, end: number, indptr: number, indices: number, nSeg: number, weights: number, uniform: number, X: number, Y: number, G: number, regs: number, kp: number, scratch: number): number;
+  lossRange(start: number, end: number, indptr: number, indices: number, nSeg: number, weights: number, uniform: number, X: number, Y: number, G: number, regs: number, kp: number, scratch: number, out: number): void;
   topkRange(start: number, end: number, Q: number, P: number, nItems: number, kp: number, K: number, exclIndptr: number, exclIndices: number, outItems: number, outScores: number, scratch: number): void;
   topkScratchBytes(K: number): number;
   topkRangeQ(start: number, end: number, Q: number, P: number, P16: number, nItems: number, kp: number, K: number, KC: number, exclIndptr: number, exclIndices: number, outItems: number, outScores: number, scratch: number, sy: number, yAbsMax: number, y1Max: number, maxq: number): number;
@@ -53,7 +57,7 @@ export interface AlsKernels {
 export type KernelName = 'gramChunks' | 'cgRange' | 'choleskyRange' | 'lossRange' | 'topkRange' | 'topkRangeQ';
 
 /** The kernels' calling-convention version this loader speaks (abiVersion() in the AssemblyScript source). */
-export const KERNEL_ABI_VERSION = 3;
+export const KERNEL_ABI_VERSION = 4;
 
 let cachedModule: WasmModule | null | undefined;
 
@@ -111,12 +115,20 @@ function createSharedMemory(initialPages: number): WasmMemory {
   throw new RecsysError('RECSYS_ERR_MODEL_FIT', 'could not reserve shared WebAssembly memory for the ALS kernels. Pass --param backend=js to use the TypeScript kernels.');
 }
 
+let nextArenaId = 1;
+
 /**
  * Bump allocator over one shared WebAssembly.Memory. Allocate everything a job needs first
- * (`alloc` may grow the memory), then take views (`f32`, `i32`, …), which are only valid until the
- * next `alloc` that grows. `reset()` frees everything at once.
+ * (`alloc` may grow the memory), then take views (`f32`, `i32`, …). A grow never moves or
+ * detaches shared memory: a view stays valid for as long as it is referenced, but covers only
+ * the bytes that existed when it was taken. `reset()` frees everything at once.
+ *
+ * Only pages that are written count towards the process's resident memory, so a block that is
+ * released and allocated again costs nothing more.
  */
 export class SharedArena {
+  /** Distinguishes arenas (worker threads re-instantiate the kernels when a job's arena changes). */
+  readonly id = nextArenaId++;
   readonly memory: WasmMemory;
   readonly kernels: AlsKernels;
   private top = ARENA_HEADER;
@@ -180,5 +192,9 @@ export class SharedArena {
 
   f64(ptr: number, length: number): Float64Array {
     return new Float64Array(this.memory.buffer, ptr, length);
+  }
+
+  u16(ptr: number, length: number): Uint16Array {
+    return new Uint16Array(this.memory.buffer, ptr, length);
   }
 }

@@ -4,9 +4,12 @@
  * claiming chunks of rows from an atomic counter in the arena header (dynamic load balancing;
  * chunk bounds are fixed by the caller, so results never depend on the thread count).
  *
- * The arena is a single resource: callers hold it through `withArena`, which serialises users
- * (two models fitting in one process take turns). Idle workers are unref'ed, so they never keep
- * the process alive; `closeAlsPool()` terminates them explicitly.
+ * The pool's own arena is a single resource: callers hold it through `withArena`, which serialises
+ * users (two models fitting in one process take turns). A job may also run on another arena (a
+ * fitted model keeps its factors in an arena of its own, engine.ts): `withArena(fn, arena)` takes
+ * the same turn without resetting it, and workers re-instantiate the kernels on that arena's
+ * memory when a job's arena differs from their last one. Idle workers are unref'ed, so they never
+ * keep the process alive; `closeAlsPool()` terminates them explicitly.
  */
 import { Worker } from 'node:worker_threads';
 import { RecsysError } from '../../errors.js';
@@ -16,6 +19,8 @@ import { WORKER_SOURCE, runChunks, type KernelJob } from './worker.js';
 interface PoolWorker {
   worker: Worker;
   pending: Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>;
+  /** SharedArena.id of the memory the worker's kernels run on. */
+  arenaId: number;
 }
 
 export interface RunSpec {
@@ -29,6 +34,8 @@ export interface RunSpec {
   bounds: number;
   nChunks: number;
   threads: number;
+  /** The arena whose memory the offsets refer to (default: the pool's own). */
+  arena?: SharedArena;
 }
 
 export class AlsPool {
@@ -44,10 +51,13 @@ export class AlsPool {
     this.arena = new SharedArena(this.module);
   }
 
-  /** Run `fn` with exclusive use of the arena (reset before `fn` starts). */
-  withArena<T>(fn: (pool: AlsPool) => Promise<T>): Promise<T> {
+  /**
+   * Run `fn` with exclusive use of the pool (and of `arena`): the pool's own arena is reset before
+   * `fn` starts; another arena (a model's) is left as it is, its owner allocates above its data.
+   */
+  withArena<T>(fn: (pool: AlsPool) => Promise<T>, arena: SharedArena = this.arena): Promise<T> {
     const run = this.chain.then(() => {
-      this.arena.reset();
+      if (arena === this.arena) this.arena.reset();
       return fn(this);
     });
     this.chain = run.catch(() => undefined);
@@ -58,7 +68,7 @@ export class AlsPool {
     while (this.workers.length < n) {
       const thread = this.workers.length + 1;
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { thread }, execArgv: [] });
-      const entry: PoolWorker = { worker, pending: new Map() };
+      const entry: PoolWorker = { worker, pending: new Map(), arenaId: this.arena.id };
       worker.on('message', (msg: { type: string; id: number; result?: number; message?: string }) => {
         const p = entry.pending.get(msg.id);
         if (!p) return;
@@ -86,7 +96,8 @@ export class AlsPool {
     if (this.broken) throw new RecsysError('RECSYS_ERR_MODEL_FIT', `the ALS worker pool is unusable after an earlier failure: ${this.broken.message}. Restart the process.`);
     const threads = Math.max(1, Math.floor(spec.threads));
     this.ensureWorkers(threads - 1);
-    const memory = this.arena.memory;
+    const arena = spec.arena ?? this.arena;
+    const memory = arena.memory;
     Atomics.store(new Int32Array(memory.buffer, 0, ARENA_HEADER / 4), 0, 0);
     const job: KernelJob = {
       id: this.nextId++,
@@ -103,6 +114,11 @@ export class AlsPool {
     for (let t = 0; t < threads - 1; t++) {
       const entry = this.workers[t];
       entry.worker.ref();
+      if (entry.arenaId !== arena.id) {
+        // Messages are handled in order: the kernels are re-instantiated before the job runs.
+        entry.worker.postMessage({ type: 'init', module: this.module, memory });
+        entry.arenaId = arena.id;
+      }
       waits.push(new Promise<number>((resolve, reject) => {
         entry.pending.set(job.id, { resolve, reject });
       }));
@@ -111,7 +127,7 @@ export class AlsPool {
     let mainResult = 0;
     let mainError: unknown = null;
     try {
-      mainResult = runChunks(this.arena.kernels, memory, job, 0);
+      mainResult = runChunks(arena.kernels, memory, job, 0);
     } catch (e) {
       mainError = e;
     }

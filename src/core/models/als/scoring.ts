@@ -4,8 +4,9 @@
  * (the same rule as src/core/topk.ts). Two backends with one request shape:
  *  - wasm: item factors laid out in 8-item panels, 4 queries × 8 items per register block, 64
  *    queries kept hot while item tiles stream past, a SIMD threshold test per block; large batches
- *    are spread over the worker pool (`topkWasm`), small ones run in the calling thread on panels
- *    kept between calls (`PanelScorer`, the serving path);
+ *    are spread over the worker pool (`topkWasm`), in blocks of BLOCK_QUERIES queries when the
+ *    request can write a range of them (bounded arena memory for recommend-all), small ones run in
+ *    the calling thread on panels kept between calls (`PanelScorer`, the serving path);
  *  - js: solver-reference.ts `topkRows` (the oracle).
  */
 import type { AlsPool } from './pool.js';
@@ -28,6 +29,16 @@ export interface TopkRequest {
   /** Exclusions as a CSR over queries: total number of entries, and a writer (rows sorted ascending). */
   exclusionSize: number;
   writeExclusion(indptr: Int32Array, indices: Int32Array): void;
+  /**
+   * Optional: the same writers for queries [start, end) only (their rows written from 0). With
+   * them a large batch runs in blocks of BLOCK_QUERIES, so the arena never holds every query, its
+   * exclusions and its results at once (recommend-all would need ≈ 6·kp + 8·K bytes per user).
+   */
+  range?: {
+    exclusionSize(start: number, end: number): number;
+    writeQueries(dst: Float32Array, start: number, end: number): void;
+    writeExclusion(indptr: Int32Array, indices: Int32Array, start: number, end: number): void;
+  };
 }
 
 export interface TopkResult {
@@ -39,6 +50,8 @@ export interface TopkResult {
 
 /** Queries per chunk claimed by a thread (the kernel's 64-query block). */
 const QUERIES_PER_CHUNK = 64;
+/** Queries per block of a large batch (requests with `range`): 128 chunks, ≈ 2.6 MiB of arena at kp = 64. */
+export const BLOCK_QUERIES = 8192;
 
 /** Item panels: panel q, dimension d, lane j = item 8q + j (padding items are zero). */
 export function writePanels(dst: Float32Array, items: Float32Array, stride: number, factors: number, nItems: number, kp: number): void {
@@ -123,12 +136,34 @@ interface PreparedTopk {
   pScores: number;
 }
 
-/** Lay out queries, exclusions, outputs, bounds and scratch after the panels at `pPanels`. */
-function prepare(arena: SharedArena, pPanels: number, req: TopkRequest, threads: number, scratchBytes = 0): PreparedTopk {
-  const { nQueries, nItems, kp, K } = req;
+/** The queries of one prepare(): the whole request, or rows [start, end) of it through `range`. */
+interface QueryBlock {
+  nQueries: number;
+  exclusionSize: number;
+  writeQueries(dst: Float32Array): void;
+  writeExclusion(indptr: Int32Array, indices: Int32Array): void;
+}
+
+function wholeRequest(req: TopkRequest): QueryBlock {
+  return { nQueries: req.nQueries, exclusionSize: req.exclusionSize, writeQueries: (dst) => req.writeQueries(dst), writeExclusion: (p, i) => req.writeExclusion(p, i) };
+}
+
+function requestRows(range: NonNullable<TopkRequest['range']>, start: number, end: number): QueryBlock {
+  return {
+    nQueries: end - start,
+    exclusionSize: range.exclusionSize(start, end),
+    writeQueries: (dst) => range.writeQueries(dst, start, end),
+    writeExclusion: (p, i) => range.writeExclusion(p, i, start, end),
+  };
+}
+
+/** Lay out a block's queries, exclusions, outputs, bounds and scratch after the panels at `pPanels`. */
+function prepare(arena: SharedArena, pPanels: number, req: TopkRequest, block: QueryBlock, threads: number, scratchBytes = 0): PreparedTopk {
+  const { nItems, kp, K } = req;
+  const { nQueries, exclusionSize } = block;
   const pQ = arena.alloc(nQueries * kp * 4);
   const pExclIndptr = arena.alloc((nQueries + 1) * 4);
-  const pExcl = arena.alloc(req.exclusionSize * 4);
+  const pExcl = arena.alloc(exclusionSize * 4);
   const pItems = arena.alloc(nQueries * K * 4);
   const pScores = arena.alloc(nQueries * K * 4);
   const nChunks = Math.ceil(nQueries / QUERIES_PER_CHUNK);
@@ -137,8 +172,8 @@ function prepare(arena: SharedArena, pPanels: number, req: TopkRequest, threads:
   const pScratch = arena.alloc(stride * Math.max(1, threads));
   const Q = arena.f32(pQ, nQueries * kp);
   Q.fill(0);
-  req.writeQueries(Q);
-  req.writeExclusion(arena.i32(pExclIndptr, nQueries + 1), arena.i32(pExcl, req.exclusionSize));
+  block.writeQueries(Q);
+  block.writeExclusion(arena.i32(pExclIndptr, nQueries + 1), arena.i32(pExcl, exclusionSize));
   const bounds = arena.i32(pBounds, nChunks + 1);
   for (let c = 0; c <= nChunks; c++) bounds[c] = Math.min(nQueries, c * QUERIES_PER_CHUNK);
   return { args: [pQ, pPanels, nItems, kp, K, pExclIndptr, pExcl, pItems, pScores, 0], pBounds, nChunks, pScratch, stride, pItems, pScores };
@@ -150,51 +185,59 @@ function collect(arena: SharedArena, prep: PreparedTopk, req: TopkRequest): Topk
 }
 
 /**
- * Run a top-k request on the pool's arena. The caller must hold the arena (`pool.withArena`);
- * everything allocated here is released before returning.
+ * Run a top-k request on `arena` (default: the pool's). The caller must hold it
+ * (`pool.withArena(fn, arena)`); everything allocated here is released before returning. Requests
+ * with `range` writers and more than BLOCK_QUERIES queries run block by block over one layout of
+ * the item panels, each block's results copied out before the next reuses its arena bytes.
  */
-export async function topkWasmInArena(pool: AlsPool, req: TopkRequest, threads: number): Promise<TopkResult> {
-  const arena = pool.arena;
+export async function topkWasmInArena(pool: AlsPool, req: TopkRequest, threads: number, arena: SharedArena = pool.arena): Promise<TopkResult> {
   const mark = arena.mark();
   try {
-    const { nItems, kp, K } = req;
+    const { nQueries, nItems, kp, K } = req;
     const nPanels = (nItems + 7) >> 3;
     const pP = arena.alloc(nPanels * kp * 8 * 4);
     // The int16 scan pays off once there are more items than candidates to re-score.
     const KC = candidateCount(K);
     const quantized = K > 0 && K <= 512 && nItems > 4 * KC;
     const pP16 = quantized ? arena.alloc(nPanels * kp * 8 * 2) : 0;
-    const prep = prepare(arena, pP, req, threads, quantized ? arena.kernels.topkQScratchBytes(K, KC, kp) : 0);
+    const scratchBytes = quantized ? arena.kernels.topkQScratchBytes(K, KC, kp) : 0;
     writePanels(arena.f32(pP, nPanels * kp * 8), req.items, req.itemStride, req.factors, nItems, kp);
-    let reruns = 0;
-    if (prep.nChunks > 0) {
-      if (quantized) {
-        const qp = writePanels16(new Int16Array(arena.memory.buffer, pP16, nPanels * kp * 8), req.items, req.itemStride, req.factors, nItems, kp);
+    const qp = quantized ? writePanels16(new Int16Array(arena.memory.buffer, pP16, nPanels * kp * 8), req.items, req.itemStride, req.factors, nItems, kp) : null;
+    const runPrepared = async (prep: PreparedTopk): Promise<number> => {
+      if (prep.nChunks === 0) return 0;
+      const common = { arena, scratch: prep.pScratch, scratchStride: prep.stride, bounds: prep.pBounds, nChunks: prep.nChunks, threads: Math.min(threads, prep.nChunks) };
+      if (qp) {
         const [pQ, , , , , pExclIndptr, pExcl, pItems, pScores] = prep.args;
-        reruns = await pool.run({
+        return pool.run({
+          ...common,
           op: 'topkRangeQ',
           args: [pQ, pP, pP16, nItems, kp, K, KC, pExclIndptr, pExcl, pItems, pScores, 0, qp.sy, qp.yAbsMax, qp.y1Max, qp.maxq],
           scratchIndex: 11,
-          scratch: prep.pScratch,
-          scratchStride: prep.stride,
-          bounds: prep.pBounds,
-          nChunks: prep.nChunks,
-          threads: Math.min(threads, prep.nChunks),
-        });
-      } else {
-        await pool.run({
-          op: 'topkRange',
-          args: prep.args,
-          scratchIndex: 9,
-          scratch: prep.pScratch,
-          scratchStride: prep.stride,
-          bounds: prep.pBounds,
-          nChunks: prep.nChunks,
-          threads: Math.min(threads, prep.nChunks),
         });
       }
+      await pool.run({ ...common, op: 'topkRange', args: prep.args, scratchIndex: 9 });
+      return 0;
+    };
+    const range = req.range;
+    if (!range || nQueries <= BLOCK_QUERIES) {
+      const prep = prepare(arena, pP, req, wholeRequest(req), threads, scratchBytes);
+      const reruns = await runPrepared(prep);
+      return { ...collect(arena, prep, req), reruns };
     }
-    return { ...collect(arena, prep, req), reruns };
+    const items = new Int32Array(nQueries * K);
+    const scores = new Float32Array(nQueries * K);
+    let reruns = 0;
+    const blockMark = arena.mark();
+    for (let start = 0; start < nQueries; start += BLOCK_QUERIES) {
+      const end = Math.min(nQueries, start + BLOCK_QUERIES);
+      const prep = prepare(arena, pP, req, requestRows(range, start, end), threads, scratchBytes);
+      reruns += await runPrepared(prep);
+      const n = (end - start) * K;
+      items.set(arena.i32(prep.pItems, n), start * K);
+      scores.set(arena.f32(prep.pScores, n), start * K);
+      arena.release(blockMark);
+    }
+    return { items, scores, reruns };
   } finally {
     arena.release(mark);
   }
@@ -229,7 +272,7 @@ export class PanelScorer {
     const arena = this.arena;
     const mark = arena.mark();
     try {
-      const prep = prepare(arena, this.pPanels, req, 1);
+      const prep = prepare(arena, this.pPanels, req, wholeRequest(req), 1);
       const args = prep.args.slice();
       args[9] = prep.pScratch;
       if (req.nQueries > 0) arena.kernels.topkRange(0, req.nQueries, args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9]);
