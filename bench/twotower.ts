@@ -19,8 +19,13 @@
  *     Linear 128 → LayerNorm) for bce (4 negatives) and softmax, 1 and 2 threads; then a short
  *     training (`--quality-steps`) of each loss scored on the holdout against popularity.
  *
+ *  4. With --synth-epochs N (default 0: skipped; about 11 min per epoch here): the default model (softmax,
+ *     batch 1024, the shop's product and user features, early stopping) trained N epochs on that
+ *     split and scored on its holdout against popularity.
+ *
  * Prints a report and appends it as a dated block to BENCHMARKS.md (unless --no-append).
- * Options: --only ml100k|cold|synth  --steps N (timed steps, default 40)  --quality-steps N (default 300)  --no-append
+ * Options: --only ml100k|cold|synth  --steps N (timed steps, default 40; 0 skips)  --quality-steps N (default 300; 0 skips)
+ *          --synth-epochs N (default 0)  --no-append
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -54,6 +59,7 @@ const opt = (name: string, fallback: string): string => {
 const only = opt('only', 'all');
 const timedSteps = Number(opt('steps', '40'));
 const qualitySteps = Number(opt('quality-steps', '300'));
+const synthEpochs = Number(opt('synth-epochs', '0'));
 const append = !args.includes('--no-append');
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ML100K = join(root, '..', 'shared', 'datasets', 'ml-100k');
@@ -240,12 +246,25 @@ interface SpeedResult {
 }
 
 /** Child process: load the split, train `steps` steps with `params`, optionally evaluate; JSON on stdout. */
-async function speedChild(dir: string, label: string, params: Record<string, unknown>, evaluateAfter: boolean): Promise<void> {
+async function speedChild(dir: string, label: string, params: Record<string, unknown>, evaluateAfter: boolean, storePath: string | null): Promise<void> {
   const split = await loadSplit(dir);
+  let features: { products: Awaited<ReturnType<typeof loadProducts>>; users: UserRow[] } | null = null;
+  if (storePath) {
+    const store = await openStore(storePath);
+    try {
+      features = { products: await loadProducts(store), users: userRowsFromSql(await store.rows('SELECT user_id, CAST(demographics AS VARCHAR) AS demographics FROM users')) };
+    } finally {
+      store.close();
+    }
+  }
   const rssAfterLoad = process.memoryUsage().rss;
   let peak = rssAfterLoad;
   const progress: Progress = { start() {}, tick: () => void (peak = Math.max(peak, process.memoryUsage().rss)), stop() {} };
-  const model = new TwoTowerModel({ patience: 0, idDropout: 0, ...params });
+  const model = new TwoTowerModel(features ? params : { patience: 0, idDropout: 0, ...params });
+  if (features) {
+    model.setCatalog(features.products);
+    model.setUserFeatures(features.users);
+  }
   const report = await model.fit(split.train, { progress });
   const out: SpeedResult = { label, report: { ...report, history: undefined }, maxRssMiB: 0, rssAfterLoadMiB: rssAfterLoad / 2 ** 20 };
   if (evaluateAfter) {
@@ -263,8 +282,8 @@ async function speedChild(dir: string, label: string, params: Record<string, unk
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-function runChild(dir: string, label: string, params: Record<string, unknown>, evaluateAfter = false): SpeedResult {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/twotower.ts'), '--child', dir, label, JSON.stringify(params), evaluateAfter ? '1' : '0'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+function runChild(dir: string, label: string, params: Record<string, unknown>, evaluateAfter = false, storePath = ''): SpeedResult {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/twotower.ts'), '--child', dir, label, JSON.stringify(params), evaluateAfter ? '1' : '0', storePath], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (res.status !== 0) throw new Error(`child ${label} failed (${res.status}): ${res.stderr}`);
   const line = res.stdout.trim().split('\n').pop() as string;
   return JSON.parse(line) as SpeedResult;
@@ -294,25 +313,28 @@ async function synthSpeed(): Promise<void> {
     const prep = (performance.now() - t0) / 1000;
     say(`### Synthetic shop: \`recsys datasets synth\` peers preset (seed 42): ${matrix.nUsers.toLocaleString()} users × ${matrix.nItems.toLocaleString()} products, ${matrix.nnz.toLocaleString()} pairs (binary)`);
     say('');
-    say(`Random 80/20 split (seed 42): ${split.train.nnz.toLocaleString()} train / ${split.test.nnz.toLocaleString()} test pairs; generate + ingest + split ${prep.toFixed(1)} s. Each row is a fresh process (tsx) that loads the split and trains ${timedSteps} steps; ms/step and CPU ms/step are medians over the steps.`);
-    say(`Shape: ids only → Linear(·, 256) as an embedding bag → ReLU → Dropout(0.3) → Linear(256, 128) → LayerNorm, per tower; batch 2048 positives; sparse lazy Adam on the tables, Adam on the dense layers; tfjs wasm (XNNPACK SIMD) for the products. Load average before: ${load()}.`);
-    say('');
-    say('| loss | threads | ms/step | CPU ms/step | positives/s | scored pairs/step | peak RSS | PyTorch 1.13 CPU anchor (baselines.md) |');
-    say('| --- | --- | --- | --- | --- | --- | --- | --- |');
-    const runs: Array<[string, Record<string, unknown>, string]> = [
-      ['bce (4 negatives)', { ...DESIGN_SHAPE, ...DESIGN_BCE, threads: 2, steps: timedSteps }, '784 ms dense Adam / 96 ms sparse (2 threads)'],
-      ['bce (4 negatives)', { ...DESIGN_SHAPE, ...DESIGN_BCE, threads: 1, steps: timedSteps }, ''],
-      ['softmax (in-batch)', { ...DESIGN_SHAPE, threads: 2, steps: timedSteps }, ''],
-      ['softmax (in-batch)', { ...DESIGN_SHAPE, threads: 1, steps: timedSteps }, ''],
-    ];
-    for (const [label, params, anchor] of runs) {
-      const r = runChild(dir, label, params);
-      const rep = r.report;
-      const pairs = label.startsWith('bce') ? 2048 * 5 : '2048 × batch items';
-      say(`| ${label} | ${rep.threads} | ${rep.msPerStep.toFixed(0)} | ${rep.cpuMsPerStep.toFixed(0)} | ${Math.round(rep.examplesPerSecond).toLocaleString()} | ${pairs} | ${r.maxRssMiB.toFixed(0)} MiB | ${anchor} |`);
-      process.stderr.write(`  ${label} threads ${rep.threads}: ${rep.msPerStep.toFixed(0)} ms/step (load ${load()})\n`);
+    say(`Random 80/20 split (seed 42): ${split.train.nnz.toLocaleString()} train / ${split.test.nnz.toLocaleString()} test pairs; generate + ingest + split ${prep.toFixed(1)} s.`);
+    if (timedSteps > 0) {
+      say(`Each row below is a fresh process (tsx) that loads the split and trains ${timedSteps} steps; ms/step and CPU ms/step are medians over the steps.`);
+      say(`Shape: ids only → Linear(·, 256) as an embedding bag → ReLU → Dropout(0.3) → Linear(256, 128) → LayerNorm, per tower; batch 2048 positives; sparse lazy Adam on the tables, Adam on the dense layers; tfjs wasm (XNNPACK SIMD) for the products. Load average before: ${load()}.`);
+      say('');
+      say('| loss | threads | ms/step | CPU ms/step | positives/s | scored pairs/step | peak RSS | PyTorch 1.13 CPU anchor (baselines.md) |');
+      say('| --- | --- | --- | --- | --- | --- | --- | --- |');
+      const runs: Array<[string, Record<string, unknown>, string]> = [
+        ['bce (4 negatives)', { ...DESIGN_SHAPE, ...DESIGN_BCE, threads: 2, steps: timedSteps }, '784 ms dense Adam / 96 ms sparse (2 threads)'],
+        ['bce (4 negatives)', { ...DESIGN_SHAPE, ...DESIGN_BCE, threads: 1, steps: timedSteps }, ''],
+        ['softmax (in-batch)', { ...DESIGN_SHAPE, threads: 2, steps: timedSteps }, ''],
+        ['softmax (in-batch)', { ...DESIGN_SHAPE, threads: 1, steps: timedSteps }, ''],
+      ];
+      for (const [label, params, anchor] of runs) {
+        const r = runChild(dir, label, params);
+        const rep = r.report;
+        const pairs = label.startsWith('bce') ? 2048 * 5 : '2048 × batch items';
+        say(`| ${label} | ${rep.threads} | ${rep.msPerStep.toFixed(0)} | ${rep.cpuMsPerStep.toFixed(0)} | ${Math.round(rep.examplesPerSecond).toLocaleString()} | ${pairs} | ${r.maxRssMiB.toFixed(0)} MiB | ${anchor} |`);
+        process.stderr.write(`  ${label} threads ${rep.threads}: ${rep.msPerStep.toFixed(0)} ms/step (load ${load()})\n`);
+      }
+      say('');
     }
-    say('');
     if (qualitySteps > 0) {
       say(`Short training, ${qualitySteps} steps at batch 2048 (${((qualitySteps * 2048) / split.train.nnz).toFixed(2)} epochs), scored on the holdout (train items excluded; NDCG@10 / recall@10 over all ${split.test.nUsers.toLocaleString()} users with test pairs):`);
       say('');
@@ -332,6 +354,19 @@ async function synthSpeed(): Promise<void> {
       say('Reference on the baselines.md recipe (other rows, same shape): PyTorch design after 200 steps NDCG@10 0.0595, popularity 0.0848, implicit ALS 0.1359.');
       say('');
     }
+    if (synthEpochs > 0) {
+      const r = runChild(dir, 'defaults', { epochs: synthEpochs }, true, join(work, 'peers.duckdb'));
+      const rep = r.report;
+      say(`The default model (softmax, batch 1024, d 128, the shop's product features and users' age band + country, early stopping on 2,000 held-out pairs) trained at most ${synthEpochs} epochs:`);
+      say('');
+      say('| model | NDCG@10 | recall@10 | fit | ms/step | peak RSS |');
+      say('| --- | --- | --- | --- | --- | --- |');
+      say(`| two-tower softmax (defaults) | ${f4(r.ndcg ?? NaN)} | ${f4(r.recall ?? NaN)} | ${rep.seconds.toFixed(0)} s, ${rep.steps} steps, ${rep.epochs} epochs (best ${rep.bestEpoch}) | ${rep.msPerStep.toFixed(0)} | ${r.maxRssMiB.toFixed(0)} MiB |`);
+      say(`| popularity | ${f4(r.popNdcg ?? NaN)} | | | | |`);
+      say('');
+      say('ALS on the same split (BENCHMARKS.md, spine/ALS sections): NDCG@10 0.1627.');
+      say('');
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -339,7 +374,7 @@ async function synthSpeed(): Promise<void> {
 
 async function main(): Promise<void> {
   if (args[0] === '--child') {
-    await speedChild(args[1], args[2], JSON.parse(args[3]) as Record<string, unknown>, args[4] === '1');
+    await speedChild(args[1], args[2], JSON.parse(args[3]) as Record<string, unknown>, args[4] === '1', args[5] ? args[5] : null);
     return;
   }
   const started = new Date();
