@@ -6,6 +6,7 @@ import { modelFactory, modelNames } from '../core/models/registry.js';
 import { addNewItemsToContentModel, trainModel, type IncrementalResult, type TrainResult } from '../core/workflows/train.js';
 import { RecsysError } from '../core/errors.js';
 import { parseMemberWeights, type EnsembleFitReport } from '../core/models/ensemble/ensemble.js';
+import type { TwoTowerFitReport } from '../core/models/twotower/model.js';
 
 export default class Train extends BaseCommand {
   static override summary = 'Fit a model on the training part of a split and save it as an artifact.';
@@ -31,6 +32,9 @@ ${models}`;
     '<%= config.bin %> train --model popularity --param mode=trending,halfLifeDays=14 --split temporal:0.1',
     '<%= config.bin %> train --model als --param factors=64,iterations=15,alpha=1 --split splits/random_0.2',
     '<%= config.bin %> train --model popularity --weights view=1,click=2,cart=4,purchase=8 --split leave-last:1 --json',
+    '<%= config.bin %> train --model twotower --split random:0.2 --out models/twotower',
+    '<%= config.bin %> train --model twotower --param loss=bce,batchSize=2048,learningRate=0.001 --split random:0.2 --out models/twotower-bce',
+    '<%= config.bin %> train --model twotower --warm-start models/twotower --param steps=500 --split random:0.2 --out models/twotower',
     '<%= config.bin %> train --model ensemble --members models/als,models/content,models/popularity --member-weights als=0.4,content=0.2,popularity=0.4 --split random:0.2',
     '<%= config.bin %> train --model ensemble --members models/als,models/content,models/popularity --learn-weights --rules rules.json --split random:0.2 --out models/ensemble-learned',
   ];
@@ -49,7 +53,7 @@ ${models}`;
     'value-mode': Flags.string({ description: 'How repeated events of a (user, item) pair combine.', options: ['sum', 'max', 'last', 'binary'] }),
     out: Flags.string({ char: 'o', description: 'Output directory for the model (default models/<model>).' }),
     incremental: Flags.boolean({ description: 'content only: add products ingested since training to the model in --out, without refitting (cold-start items become recommendable).', default: false }),
-    factors: Flags.integer({ description: 'Shorthand for --param factors=N (als, twotower).', helpGroup: 'MODEL' }),
+    factors: Flags.integer({ description: 'Shorthand for --param factors=N (als).', helpGroup: 'MODEL' }),
     iterations: Flags.integer({ description: 'Shorthand for --param iterations=N (als).', helpGroup: 'MODEL' }),
     regularization: Flags.string({ description: 'Shorthand for --param regularization=X (als).', helpGroup: 'MODEL' }),
     alpha: Flags.string({ description: 'Shorthand for --param alpha=X (als confidence 1 + alpha·r).', helpGroup: 'MODEL' }),
@@ -64,6 +68,15 @@ ${models}`;
       exclusive: ['learn-weights'],
     }),
     'learn-weights': Flags.boolean({ description: 'ensemble: learn the weights on a validation split carved from train (maximises NDCG@10); they are saved and printed.', helpGroup: 'ENSEMBLE' }),
+    'warm-start': Flags.string({
+      description: 'twotower: continue training this saved model on the current interactions (new users/items get new rows; old rows are kept). Bound the work with --param steps=N.',
+      helpGroup: 'MODEL',
+    }),
+    backend: Flags.string({
+      description: 'twotower: where the dense layers run: auto (wasm, else cpu), wasm (SIMD), cpu (pure JS), webgpu (needs a GPU and `npm install webgpu @tensorflow/tfjs-backend-webgpu`; fails clearly without one).',
+      options: ['auto', 'wasm', 'cpu', 'webgpu'],
+      helpGroup: 'MODEL',
+    }),
     rules: Flags.string({ description: 'ensemble: JSON file {"rules": {...}, "router": {...}} with the business rules and cold-start router settings (docs/ensemble.md).', helpGroup: 'ENSEMBLE' }),
   };
 
@@ -88,7 +101,9 @@ ${models}`;
         ...(flags.iterations !== undefined ? { iterations: flags.iterations } : {}),
         ...(flags.regularization !== undefined ? { regularization: flags.regularization } : {}),
         ...(flags.alpha !== undefined ? { alpha: flags.alpha } : {}),
+        ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
       },
+      ...(flags['warm-start'] ? { warmStart: flags['warm-start'] } : {}),
       split: flags.split,
       splitsDir: flags['splits-dir'],
       matrix: {
@@ -117,6 +132,13 @@ ${models}`;
         const w = Object.entries(f.weights).map(([k, v]) => `${k}=${v.toFixed(3)}`).join(' ');
         const how = f.learned ? `learned on ${f.learned.users.toLocaleString()} validation users: ndcg@10 ${f.learned.ndcg.toFixed(4)} (equal weights ${f.learned.uniformNdcg.toFixed(4)})` : 'given';
         this.say(`weights ${w} (${f.normalization}; ${how})`);
+      }
+      if (result.model === 'twotower') {
+        const f = result.fit as TwoTowerFitReport;
+        const val = f.validation ? `, validation ndcg@10 ${f.validation.best.toFixed(4)} (best epoch ${f.bestEpoch})` : '';
+        this.say(`towers  ${f.loss} loss on ${f.backend}${f.threads > 1 ? ` × ${f.threads} threads` : ''}: ${f.steps.toLocaleString()} steps, ${f.epochs} epochs, ${Math.round(f.examplesPerSecond).toLocaleString()} examples/s, ${f.msPerStep.toFixed(0)} ms/step${val}`);
+        if (f.fallbackReason) this.say(`note    ${f.fallbackReason}`);
+        if (f.warmStart) this.say(`warm    continued from ${flags['warm-start']}: +${f.warmStart.newUsers.toLocaleString()} users, +${f.warmStart.newItems.toLocaleString()} items`);
       }
       this.say(`saved   ${result.modelDir}`);
       this.say(`next    recsys eval --model ${result.modelDir}`);

@@ -18,6 +18,7 @@ const SUITE: Record<string, { params: Record<string, unknown>; personal: boolean
   als: { params: { factors: 4, iterations: 15, regularization: 0.1, alpha: 10, workers: 1 }, personal: true },
   content: { params: {}, personal: true },
   ensemble: { params: {}, personal: true },
+  twotower: { params: { dimensions: 8, hidden: 16, batchSize: 32, epochs: 60, learningRate: 0.01, embeddingLearningRate: 0.1, temperature: 0.2, dropout: 0.1, backend: 'cpu', patience: 0 }, personal: true },
 };
 
 /**

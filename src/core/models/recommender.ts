@@ -85,8 +85,18 @@ export interface ModelFactory {
    * catalogue from the store and calls `setCatalog(rows)` before fit (models never read the store).
    */
   readonly needsCatalog?: boolean;
+  /**
+   * The model learns from the users table (two-tower demographics): the train workflow loads it and
+   * calls `setUserFeatures(rows)` before fit.
+   */
+  readonly needsUsers?: boolean;
   create(params: Record<string, unknown>): Recommender;
   load(dir: string): Promise<Recommender>;
+  /**
+   * Optional: a saved model ready to continue training on new interactions (`train --warm-start`);
+   * `params` may change training settings, not the model's shape.
+   */
+  warmStart?(dir: string, params: Record<string, unknown>): Promise<Recommender>;
 }
 
 /** Empty rankings of the right shape, filled with -1 / -Infinity. */
@@ -94,6 +104,17 @@ export function emptyRankings(users: Int32Array, k: number): Rankings {
   const items = new Int32Array(users.length * k).fill(-1);
   const scores = new Float32Array(users.length * k).fill(-Infinity);
   return { users, k, items, scores };
+}
+
+/** One row of the store's users table: id and demographics (JSON object or null). */
+export interface UserFeatureRow {
+  userId: string;
+  demographics: Record<string, unknown> | null;
+}
+
+/** A model that receives the users table (see ModelFactory.needsUsers). */
+export interface UserFeatureAware {
+  setUserFeatures(rows: readonly UserFeatureRow[]): void;
 }
 
 /** A model that receives product metadata rows (see ModelFactory.needsCatalog). */

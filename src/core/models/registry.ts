@@ -11,12 +11,14 @@ import { popularityFactory } from './popularity.js';
 import { alsFactory } from './als/als.js';
 import { contentFactory } from './content.js';
 import { ensembleFactory } from './ensemble/ensemble.js';
+import { twoTowerFactory } from './twotower/model.js';
 
 const MODELS = new Map<string, ModelFactory>([
   ['popularity', popularityFactory],
   ['als', alsFactory],
   ['content', contentFactory],
   ['ensemble', ensembleFactory],
+  ['twotower', twoTowerFactory],
 ]);
 
 export function registerModel(name: string, factory: ModelFactory): void {

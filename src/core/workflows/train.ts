@@ -13,7 +13,8 @@ import { openStore } from '../data/store.js';
 import { loadInteractionMatrix, loadProducts } from '../data/load-matrix.js';
 import type { Store } from '../data/store.js';
 import type { CsrRows, InteractionMatrix } from '../data/matrix.js';
-import type { CatalogAware, FitReport, Progress, Recommender } from '../models/recommender.js';
+import type { CatalogAware, FitReport, Progress, Recommender, UserFeatureAware } from '../models/recommender.js';
+import { loadUserRows } from '../data/users.js';
 import { EnsembleModel } from '../models/ensemble/ensemble.js';
 import { ContentModel } from '../models/content.js';
 import { readRerankFile } from '../rerank/config.js';
@@ -33,6 +34,8 @@ export interface TrainOptions {
   progress?: Progress;
   /** `--model ensemble` only: members, weights, rules (see models/ensemble). */
   ensemble?: EnsembleTrainOptions;
+  /** Continue training this saved artifact (models whose factory has `warmStart`: twotower) instead of a fresh model. */
+  warmStart?: string;
 }
 
 export interface EnsembleTrainOptions {
@@ -67,17 +70,18 @@ export interface TrainResult {
 export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const factory = modelFactory(opts.model);
-  const model = factory.create(opts.params ?? {});
+  const model = opts.warmStart ? await warmStartModel(opts.model, opts.warmStart, opts.params ?? {}) : factory.create(opts.params ?? {});
   if (opts.ensemble && !(model instanceof EnsembleModel)) {
     throw new RecsysError('RECSYS_ERR_USAGE', `--members, --member-weights, --learn-weights and --rules belong to --model ensemble, not --model ${opts.model}`, { flag: '--members' });
   }
   const resolved = await resolveSplit({ store: opts.store, split: opts.split, splitsDir: opts.splitsDir, matrix: opts.matrix, progress: opts.progress });
   if (model instanceof EnsembleModel) await prepareEnsemble(model, opts, resolved);
-  if (factory.needsCatalog) {
-    // The whole catalogue, not only items with interactions: vocabularies are learned from all of it.
+  if (factory.needsCatalog || factory.needsUsers) {
     const store = await openStore(opts.store);
     try {
-      (model as Recommender & CatalogAware).setCatalog(await loadProducts(store));
+      // The whole catalogue, not only items with interactions: vocabularies are learned from all of it.
+      if (factory.needsCatalog) (model as Recommender & CatalogAware).setCatalog(await loadProducts(store));
+      if (factory.needsUsers) (model as Recommender & UserFeatureAware).setUserFeatures(await loadUserRows(store));
     } finally {
       await store.close();
     }
@@ -104,6 +108,18 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     fit,
     seconds: { matrixAndSplit: (t1 - t0) / 1000, fit: (t2 - t1) / 1000, save: (t3 - t2) / 1000, total: (t3 - t0) / 1000 },
   };
+}
+
+/** `--warm-start DIR`: the saved model, ready to continue training (only models that support it). */
+async function warmStartModel(name: string, dir: string, params: Record<string, unknown>): Promise<Recommender> {
+  const factory = modelFactory(name);
+  if (!factory.warmStart) {
+    throw new RecsysError('RECSYS_ERR_USAGE', `--warm-start continues training a saved model; --model ${name} does not support it (supported: twotower). Train a fresh model instead.`, { flag: '--warm-start' });
+  }
+  if (!existsSync(join(resolve(dir), 'manifest.json'))) {
+    throw new RecsysError('RECSYS_ERR_FILE_NOT_FOUND', `--warm-start ${dir}: no saved model there (manifest.json missing); pass the --out directory of an earlier \`recsys train --model ${name}\``, { file: dir, flag: '--warm-start' });
+  }
+  return factory.warmStart(resolve(dir), params);
 }
 
 /** Save a model plus its training record so that both appear at once (temp dir + rename). */

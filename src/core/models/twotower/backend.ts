@@ -73,8 +73,8 @@ async function loadTf(): Promise<Tf> {
 }
 
 export const WEBGPU_HELP =
-  'To train on a GPU: run on a machine with a GPU and its driver (Vulkan on Linux), then `npm install webgpu @tensorflow/tfjs-backend-webgpu` ' +
-  '(the `webgpu` package ships Dawn prebuilt) and pass --param backend=webgpu again. Without a GPU use --param backend=wasm (the default, fastest on CPU) or cpu.';
+  'To train on a GPU: run on a machine with a GPU and its driver (Vulkan on Linux); `webgpu` (Dawn, prebuilt) and `@tensorflow/tfjs-backend-webgpu` are optional dependencies ' +
+  '(if your install skipped them: `npm install webgpu @tensorflow/tfjs-backend-webgpu`). Without a GPU use --backend wasm (the default, fastest on CPU) or cpu.';
 
 function unavailable(what: string, cause?: unknown): RecsysError {
   return new RecsysError('RECSYS_ERR_BACKEND_UNAVAILABLE', `backend webgpu is not available: ${what}. ${WEBGPU_HELP}`, { flag: '--param', param: 'backend', backend: 'webgpu' }, cause === undefined ? undefined : { cause });
@@ -97,6 +97,12 @@ async function initWebgpu(tf: Tf, opts: BackendOptions): Promise<void> {
   if (dawn.globals) Object.assign(globalThis, dawn.globals);
   const flags = opts.webgpuFlags ?? (process.env.RECSYS_WEBGPU_FLAGS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const gpu = dawn.create(flags);
+  if (flags.includes('backend=opengles')) {
+    // Dawn's OpenGL ES backend (software GL, or GPUs without Vulkan) only offers compatibility-mode
+    // adapters, and tfjs asks for its own adapter: every request must say so.
+    const request = gpu.requestAdapter.bind(gpu);
+    gpu.requestAdapter = (options?: Record<string, unknown>) => request({ ...options, featureLevel: 'compatibility' });
+  }
   let adapter: unknown = null;
   try {
     adapter = await gpu.requestAdapter();

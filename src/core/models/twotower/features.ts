@@ -18,39 +18,15 @@
  * a user or item without an id row (never seen in training, or its id dropped on purpose while
  * training, see model.ts), so such a row is embedded from its features alone: the cold-start path.
  */
-import { RecsysError } from '../../errors.js';
 import { BLOCK_NAMES, Featurizer, type BlockName, type CatalogItem, type DeepPartialConfig, type FeaturizerState } from '../../features/featurizer.js';
 import { compareStrings, PriceBuckets, type AttributeSpec } from '../../features/encode.js';
 import type { SparseMatrix } from '../../features/sparse.js';
 import type { Bags } from './towers.js';
+import type { UserFeatureRow } from '../recommender.js';
 
-/** One row of the store's `users` table. */
-export interface UserRow {
-  userId: string;
-  demographics: Record<string, unknown> | null;
-}
-
-/** The query whose rows `userRowsFromSql` reads (the train workflow runs it with `store.rows`). */
-export const USER_ROWS_SQL = 'SELECT user_id, CAST(demographics AS VARCHAR) AS demographics FROM users ORDER BY user_id';
-
-/** `store.rows(USER_ROWS_SQL)` → UserRow[]. */
-export function userRowsFromSql(rows: ReadonlyArray<Record<string, unknown>>): UserRow[] {
-  return rows.map((r) => {
-    const raw = r.demographics;
-    let demographics: Record<string, unknown> | null = null;
-    if (typeof raw === 'string' && raw !== '') {
-      try {
-        const parsed: unknown = JSON.parse(raw);
-        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) demographics = parsed as Record<string, unknown>;
-      } catch (e) {
-        throw new RecsysError('RECSYS_ERR_STORE', `users.demographics of user ${String(r.user_id)} is not valid JSON: ${(e as Error).message}`, { column: 'demographics' });
-      }
-    } else if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
-      demographics = raw as Record<string, unknown>;
-    }
-    return { userId: String(r.user_id), demographics };
-  });
-}
+/** One row of the store's `users` table (data/users.ts loads them). */
+export type UserRow = UserFeatureRow;
+export { USER_ROWS_SQL, userRowsFromSql } from '../../data/users.js';
 
 /** A bag builder with geometric growth. */
 class BagBuilder {

@@ -36,7 +36,7 @@ import { IdMap, type CsrRows, type InteractionMatrix } from '../../data/matrix.j
 import { loadArtifact, readManifest, saveArtifact, type Tensor } from '../../artifacts.js';
 import { ndcgAtK } from '../../eval/metrics.js';
 import { resolveParams, type ParamsOf } from '../params.js';
-import type { CatalogAware, CatalogRow, FitOptions, FitReport, ModelFactory, Progress, Rankings, Recommender, RecommendOptions } from '../recommender.js';
+import type { CatalogAware, UserFeatureAware, CatalogRow, FitOptions, FitReport, ModelFactory, Progress, Rankings, Recommender, RecommendOptions } from '../recommender.js';
 import type { CatalogItem } from '../../features/featurizer.js';
 import { alsKernelModule } from '../als/kernels.js';
 import { alsPool } from '../als/pool.js';
@@ -175,7 +175,7 @@ export function gatherBags(bags: Bags, rows: Int32Array, n = rows.length): Bags 
   return { indptr, indices, values };
 }
 
-export class TwoTowerModel implements Recommender, CatalogAware {
+export class TwoTowerModel implements Recommender, CatalogAware, UserFeatureAware {
   readonly name = 'twotower';
   readonly params: TwoTowerParams;
   userIds: IdMap | null = null;
@@ -1246,13 +1246,14 @@ function patchUnknownRows(bags: Bags, map: Int32Array, unknown: Bags): Bags {
 
 /**
  * Registry entry. `needsCatalog`: the train workflow calls `setCatalog(await loadProducts(store))`
- * before fit; `needsUsers`: and `setUserFeatures(userRowsFromSql(await store.rows(USER_ROWS_SQL)))`.
+ * before fit; `needsUsers`: and `setUserFeatures(await loadUserRows(store))` (data/users.ts).
  */
-export const twoTowerFactory: ModelFactory & { readonly needsCatalog: true; readonly needsUsers: true } = {
+export const twoTowerFactory: ModelFactory = {
   description: 'two-tower neural retrieval: user and item towers over ids + features (demographics, catalogue), in-batch softmax or the design\'s BCE; cold start through features',
   schema: TWOTOWER_PARAMS,
   needsCatalog: true,
   needsUsers: true,
   create: (params) => new TwoTowerModel(params),
   load: (dir) => TwoTowerModel.load(dir),
+  warmStart: (dir, params) => TwoTowerModel.warmStart(dir, params),
 };
