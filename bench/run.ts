@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 
-const benches = ['bench/spine.ts', 'bench/als.ts', 'bench/content.ts', 'bench/ensemble.ts'];
+const benches = ['bench/spine.ts', 'bench/als.ts', 'bench/content.ts', 'bench/ensemble.ts', 'bench/twotower.ts'];
 for (const b of benches) {
   console.log(`\n=== ${b}`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', b, ...process.argv.slice(2)], { stdio: 'inherit' });
