@@ -73,8 +73,8 @@ ${models}`;
       helpGroup: 'MODEL',
     }),
     backend: Flags.string({
-      description: 'twotower: where the dense layers run: auto (wasm, else cpu), wasm (SIMD), cpu (pure JS), webgpu (needs a GPU and `npm install webgpu @tensorflow/tfjs-backend-webgpu`; fails clearly without one).',
-      options: ['auto', 'wasm', 'cpu', 'webgpu'],
+      description: 'twotower: where the dense layers run: auto (blas, else wasm, else cpu), blas (native OpenBLAS kernel, built when libopenblas-dev is installed), wasm (tfjs SIMD), cpu (pure JS), webgpu (needs a GPU; fails clearly without one).',
+      options: ['auto', 'blas', 'wasm', 'cpu', 'webgpu'],
       helpGroup: 'MODEL',
     }),
     rules: Flags.string({ description: 'ensemble: JSON file {"rules": {...}, "router": {...}} with the business rules and cold-start router settings (docs/ensemble.md).', helpGroup: 'ENSEMBLE' }),

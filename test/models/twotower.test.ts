@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { isRecsysError } from '../../src/core/errors.js';
 import { IdMap, InteractionMatrix } from '../../src/core/data/matrix.js';
-import { closeTwoTowerWorkers, createBackend, matMulReference, transpose } from '../../src/core/models/twotower/backend.js';
+import { blasUnavailableReason, closeTwoTowerWorkers, createBackend, loadBlas, matMulReference, transpose } from '../../src/core/models/twotower/backend.js';
 import { Tower, type TowerInput } from '../../src/core/models/twotower/towers.js';
 import { bceLoss, candidateLogQ, softmaxLoss } from '../../src/core/models/twotower/losses.js';
 import { DenseAdam, SparseAdagrad, SparseAdam, SparseGrad } from '../../src/core/models/twotower/sparse-optim.js';
@@ -54,8 +54,34 @@ test('backends: wasm and cpu matMul equal the reference product; transpose', asy
   // [[1,2,3],[4,5,6]]ᵀ
   assert.deepEqual([...transpose(Float32Array.of(1, 2, 3, 4, 5, 6), 2, 3)], [1, 4, 2, 5, 3, 6]);
   const auto = await createBackend('auto');
-  assert.equal(auto.name, 'wasm');
-  assert.equal(auto.fallbackReason, null);
+  if (loadBlas()) {
+    assert.equal(auto.name, 'blas');
+    assert.equal(auto.fallbackReason, null);
+  } else {
+    assert.equal(auto.name, 'wasm');
+    assert.match(auto.fallbackReason ?? '', /native BLAS kernel was not built/);
+  }
+});
+
+test('backend blas (native OpenBLAS kernel): products equal the reference; CI must have built it', { skip: !loadBlas() && !process.env.CI && `not built here: ${blasUnavailableReason()}` }, async () => {
+  assert.ok(loadBlas(), `CI installs libopenblas-dev, so the kernel must build: ${blasUnavailableReason()}`);
+  const rng = new Rng(11);
+  for (const threads of [1, 2]) {
+    const be = await createBackend('blas', { threads });
+    assert.equal(be.name, 'blas');
+    for (const [m, k, n] of [[7, 5, 3], [300, 128, 120], [1, 1, 1], [64, 256, 1]] as const) {
+      const a = rand(m * k, rng);
+      const b = rand(k * n, rng);
+      const want = matMulReference(a, m, k, b, n);
+      const got = await be.matMul(a, m, k, b, n);
+      for (let j = 0; j < want.length; j++) assert.ok(Math.abs(got[j] - want[j]) < 1e-3, `blas ${m}×${k}·${k}×${n} [${j}] ${got[j]} vs ${want[j]}`);
+      const g = rand(m * n, rng);
+      const wantT = matMulReference(transpose(a, m, k), k, m, g, n);
+      const gotT = await be.matMulTransA(a, m, k, g, n);
+      for (let j = 0; j < wantT.length; j++) assert.ok(Math.abs(gotT[j] - wantT[j]) < 1e-3, `blas Aᵀ·B ${m}×${k} [${j}]`);
+    }
+    await assert.rejects(be.matMul(new Float32Array(5), 2, 3, new Float32Array(6), 2), /do not match/);
+  }
 });
 
 test('backend webgpu without a GPU fails with RECSYS_ERR_BACKEND_UNAVAILABLE and says how to enable it', async () => {

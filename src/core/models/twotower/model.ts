@@ -79,7 +79,7 @@ export const TWOTOWER_PARAMS = {
   patience: { type: 'int', default: 3, min: 0, description: 'stop after this many epochs without a better validation NDCG@10 (0 = never stop early)' },
   validationUsers: { type: 'int', default: 2000, min: 0, description: 'without a validation split: hold out one pair from each of up to this many users for early stopping (0 = none)' },
   seed: { type: 'int', default: 42, min: 0, description: 'seed of initialisation, shuffling, negatives and dropout' },
-  backend: { type: 'enum', values: ['auto', 'wasm', 'cpu', 'webgpu'], default: 'auto', description: 'dense compute: wasm (tfjs SIMD), cpu (pure JS), webgpu (needs a GPU and the webgpu packages); auto = wasm, else cpu' },
+  backend: { type: 'enum', values: ['auto', 'blas', 'wasm', 'cpu', 'webgpu'], default: 'auto', description: 'dense compute: blas (native OpenBLAS kernel, built where libopenblas-dev exists), wasm (tfjs SIMD), cpu (pure JS), webgpu (needs a GPU); auto = blas, else wasm, else cpu' },
   threads: { type: 'int', default: 0, min: 0, max: 64, description: 'threads for the large matrix products (worker threads with their own tfjs engine); 0 = one per CPU core, at most 4' },
   saveOptimizerState: { type: 'boolean', default: true, description: 'store the optimizer state in the artifact (needed to continue training exactly; doubles its size)' },
 } as const;
