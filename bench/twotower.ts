@@ -24,7 +24,7 @@
  *     split and scored on its holdout against popularity.
  *
  * Prints a report and appends it as a dated block to BENCHMARKS.md (unless --no-append).
- * Options: --only ml100k|cold|synth  --steps N (timed steps, default 40; 0 skips)  --quality-steps N (default 300; 0 skips)
+ * Options: --only ml100k|cold|synth  --steps N (timed steps, default 40; 0 skips)  --backends blas,wasm  --quality-steps N (default 300; 0 skips)
  *          --synth-epochs N (default 0)  --no-append
  */
 import { spawnSync } from 'node:child_process';
@@ -46,7 +46,7 @@ import { closeAlsPool } from '../src/core/models/als/pool.js';
 import { ContentModel } from '../src/core/models/content.js';
 import { Popularity } from '../src/core/models/popularity.js';
 import type { Progress, Recommender } from '../src/core/models/recommender.js';
-import { closeTwoTowerWorkers } from '../src/core/models/twotower/backend.js';
+import { closeTwoTowerWorkers, loadBlas } from '../src/core/models/twotower/backend.js';
 import { userRowsFromSql, type UserRow } from '../src/core/models/twotower/features.js';
 import { TwoTowerModel, type TwoTowerFitReport } from '../src/core/models/twotower/model.js';
 import { Rng } from '../src/core/rng.js';
@@ -58,6 +58,8 @@ const opt = (name: string, fallback: string): string => {
 };
 const only = opt('only', 'all');
 const timedSteps = Number(opt('steps', '40'));
+/** Backends timed on the synthetic set (blas only where the native kernel was built). */
+const backends = opt('backends', loadBlas() ? 'blas,wasm' : 'wasm').split(',');
 const qualitySteps = Number(opt('quality-steps', '300'));
 const synthEpochs = Number(opt('synth-epochs', '0'));
 const append = !args.includes('--no-append');
@@ -316,22 +318,23 @@ async function synthSpeed(): Promise<void> {
     say(`Random 80/20 split (seed 42): ${split.train.nnz.toLocaleString()} train / ${split.test.nnz.toLocaleString()} test pairs; generate + ingest + split ${prep.toFixed(1)} s.`);
     if (timedSteps > 0) {
       say(`Each row below is a fresh process (tsx) that loads the split and trains ${timedSteps} steps; ms/step and CPU ms/step are medians over the steps.`);
-      say(`Shape: ids only → Linear(·, 256) as an embedding bag → ReLU → Dropout(0.3) → Linear(256, 128) → LayerNorm, per tower; batch 2048 positives; sparse lazy Adam on the tables, Adam on the dense layers; tfjs wasm (XNNPACK SIMD) for the products. Load average before: ${load()}.`);
+      say(`Shape: ids only → Linear(·, 256) as an embedding bag → ReLU → Dropout(0.3) → Linear(256, 128) → LayerNorm, per tower; batch 2048 positives; sparse lazy Adam on the tables, Adam on the dense layers; products on the native OpenBLAS kernel (\`blas\`, the default where built) or tfjs wasm (XNNPACK SIMD). Load average before: ${load()}.`);
       say('');
-      say('| loss | threads | ms/step | CPU ms/step | positives/s | scored pairs/step | peak RSS | PyTorch 1.13 CPU anchor (baselines.md) |');
-      say('| --- | --- | --- | --- | --- | --- | --- | --- |');
-      const runs: Array<[string, Record<string, unknown>, string]> = [
-        ['bce (4 negatives)', { ...DESIGN_SHAPE, ...DESIGN_BCE, threads: 2, steps: timedSteps }, '784 ms dense Adam / 96 ms sparse (2 threads)'],
-        ['bce (4 negatives)', { ...DESIGN_SHAPE, ...DESIGN_BCE, threads: 1, steps: timedSteps }, ''],
-        ['softmax (in-batch)', { ...DESIGN_SHAPE, threads: 2, steps: timedSteps }, ''],
-        ['softmax (in-batch)', { ...DESIGN_SHAPE, threads: 1, steps: timedSteps }, ''],
-      ];
-      for (const [label, params, anchor] of runs) {
+      say('| loss | backend | threads | ms/step | CPU ms/step | positives/s | scored pairs/step | peak RSS | PyTorch 1.13 CPU anchor (baselines.md) |');
+      say('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+      const anchor = '784 ms dense Adam / 96 ms sparse (2 threads)';
+      const runs: Array<[string, Record<string, unknown>, string]> = [];
+      for (const backend of backends) {
+        runs.push(['bce (4 negatives)', { ...DESIGN_SHAPE, ...DESIGN_BCE, backend, threads: 2, steps: timedSteps }, anchor]);
+        runs.push(['bce (4 negatives)', { ...DESIGN_SHAPE, ...DESIGN_BCE, backend, threads: 1, steps: timedSteps }, '']);
+        runs.push(['softmax (in-batch)', { ...DESIGN_SHAPE, backend, threads: 2, steps: timedSteps }, '']);
+      }
+      for (const [label, params, anc] of runs) {
         const r = runChild(dir, label, params);
         const rep = r.report;
         const pairs = label.startsWith('bce') ? 2048 * 5 : '2048 × batch items';
-        say(`| ${label} | ${rep.threads} | ${rep.msPerStep.toFixed(0)} | ${rep.cpuMsPerStep.toFixed(0)} | ${Math.round(rep.examplesPerSecond).toLocaleString()} | ${pairs} | ${r.maxRssMiB.toFixed(0)} MiB | ${anchor} |`);
-        process.stderr.write(`  ${label} threads ${rep.threads}: ${rep.msPerStep.toFixed(0)} ms/step (load ${load()})\n`);
+        say(`| ${label} | ${rep.backend} | ${rep.threads} | ${rep.msPerStep.toFixed(0)} | ${rep.cpuMsPerStep.toFixed(0)} | ${Math.round(rep.examplesPerSecond).toLocaleString()} | ${pairs} | ${r.maxRssMiB.toFixed(0)} MiB | ${anc} |`);
+        process.stderr.write(`  ${label} ${rep.backend} threads ${rep.threads}: ${rep.msPerStep.toFixed(0)} ms/step (load ${load()})\n`);
       }
       say('');
     }
@@ -380,7 +383,7 @@ async function main(): Promise<void> {
   const started = new Date();
   say(`## Two-tower benchmark — ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`);
   say('');
-  say(`Command: \`node --import tsx bench/twotower.ts${args.length ? ' ' + args.join(' ') : ''}\`. Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; no GPU (the webgpu backend was not measured). Load average at start: ${load()}.`);
+  say(`Command: \`node --import tsx bench/twotower.ts${args.length ? ' ' + args.join(' ') : ''}\`. Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}; no GPU (the webgpu backend was not measured; docs/twotower.md). Load average at start: ${load()}.`);
   say('');
   if (only === 'all' || only === 'ml100k' || only === 'cold') {
     const data = await loadMl100k();
