@@ -20,7 +20,7 @@
  *   ∂ℓ/∂s_uj = Σ_{r of u} (e_uj/Z_r · [j unmasked for r] − [j = i_r]) / B
  * then ∂U = ∂S V / τ and ∂V = ∂Sᵀ U / τ, both as untransposed products on the backend.
  */
-import { transpose, type DenseBackend } from './backend.js';
+import { transpose, type DenseBackend, type Workspace } from './backend.js';
 
 export interface LossResult {
   /** Mean loss over the examples (bce: over all scored pairs). */
@@ -34,10 +34,10 @@ export interface LossResult {
  * Binary cross-entropy on sigmoid(scale · cos): pair p scores user row `users[p]` of U against item
  * row `items[p]` of V with label `labels[p]` (1 positive, 0 negative). U and V hold unit rows.
  */
-export function bceLoss(U: Float32Array, V: Float32Array, d: number, users: Int32Array, items: Int32Array, labels: Uint8Array, scale: number): LossResult {
+export function bceLoss(U: Float32Array, V: Float32Array, d: number, users: Int32Array, items: Int32Array, labels: Uint8Array, scale: number, ws: Workspace | null = null): LossResult {
   const P = users.length;
-  const dU = new Float32Array(U.length);
-  const dV = new Float32Array(V.length);
+  const dU = ws ? ws.f32('bce.dU', U.length, true) : new Float32Array(U.length);
+  const dV = ws ? ws.f32('bce.dV', V.length, true) : new Float32Array(V.length);
   let total = 0;
   const inv = P > 0 ? 1 / P : 0;
   for (let p = 0; p < P; p++) {
@@ -68,13 +68,13 @@ export interface SoftmaxBatch {
 }
 
 /** In-batch sampled softmax with log-Q correction and accidental-hit masking (module comment). */
-export async function softmaxLoss(backend: DenseBackend, U: Float32Array, nu: number, V: Float32Array, nc: number, d: number, batch: SoftmaxBatch): Promise<LossResult> {
+export async function softmaxLoss(backend: DenseBackend, U: Float32Array, nu: number, V: Float32Array, nc: number, d: number, batch: SoftmaxBatch, ws: Workspace | null = null): Promise<LossResult> {
   const { exampleUser, exampleItem, logQ, temperature } = batch;
   const B = exampleUser.length;
   const invT = 1 / temperature;
-  const VT = transpose(V, nc, d);
+  const VT = transpose(V, nc, d, ws ? ws.f32('softmax.VT', nc * d) : undefined);
   // S becomes e = exp(s − rowMax) in place, then ∂S.
-  const S = await backend.matMul(U, nu, d, VT, nc);
+  const S = await backend.matMul(U, nu, d, VT, nc, ws ? ws.f32('softmax.S', nu * nc) : undefined);
   const rowMax = new Float64Array(nu);
   const rowSum = new Float64Array(nu);
   for (let u = 0; u < nu; u++) {
@@ -134,9 +134,9 @@ export async function softmaxLoss(backend: DenseBackend, U: Float32Array, nu: nu
       S[o + j] = ((pos[p + 1] / Z[r] - 1) * invB) * invT;
     }
   }
-  const dU = await backend.matMul(S, nu, nc, V, d);
+  const dU = await backend.matMul(S, nu, nc, V, d, ws ? ws.f32('softmax.dU', nu * d) : undefined);
   const dVT = await backend.matMulTransA(U, nu, d, S, nc);
-  const dV = transpose(dVT, d, nc);
+  const dV = transpose(dVT, d, nc, ws ? ws.f32('softmax.dV', nc * d) : undefined);
   return { loss: total * invB, dU, dV };
 }
 

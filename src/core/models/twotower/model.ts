@@ -43,7 +43,7 @@ import { alsPool } from '../als/pool.js';
 import { PanelScorer, topkJs, topkWasm, type TopkRequest, type TopkResult } from '../als/scoring.js';
 import { paddedRank } from '../als/solver-reference.js';
 import { userTopkRequest } from '../als/engine.js';
-import { createBackend, type BackendChoice, type DenseBackend } from './backend.js';
+import { createBackend, Workspace, type BackendChoice, type DenseBackend } from './backend.js';
 import { appendBags, ItemFeatureEncoder, replaceBagRows, UserFeatureEncoder, type ItemEncoderState, type UserEncoderState, type UserRow } from './features.js';
 import { bceLoss, candidateLogQ, softmaxLoss } from './losses.js';
 import { createTableOptimizer, DenseAdam, type TableOptimizer, type TableOptimizerState } from './sparse-optim.js';
@@ -129,6 +129,8 @@ interface Side {
 
 interface TrainState {
   backend: DenseBackend;
+  /** The losses' buffers, reused across steps (the towers keep their own). */
+  workspace: Workspace;
   rng: Rng;
   userGrads: TowerGrads;
   itemGrads: TowerGrads;
@@ -573,7 +575,7 @@ export class TwoTowerModel implements Recommender, CatalogAware, UserFeatureAwar
     if (user.nHistory > 0) tableOpts['user.history'] = createTableOptimizer(p.optimizer, user.nHistory, user.w0, optOpts, st['user.history']);
     const denseParams = [...user.denseParams(), ...item.denseParams()];
     const denseOpts = denseParams.map((d, j) => new DenseAdam(d.value.length, {}, this.denseOptState?.[j]));
-    return { backend, rng, userGrads: user.newGrads(), itemGrads: item.newGrads(), tableOpts, denseOpts };
+    return { backend, workspace: new Workspace(), rng, userGrads: user.newGrads(), itemGrads: item.newGrads(), tableOpts, denseOpts };
   }
 
   private saveOptimizerState(state: TrainState): void {
@@ -666,10 +668,10 @@ export class TwoTowerModel implements Recommender, CatalogAware, UserFeatureAwar
     const d = this.d;
     let result;
     if (p.loss === 'bce') {
-      result = bceLoss(uc.out, ic.out, d, pairUser as Int32Array, pairItem as Int32Array, labels as Uint8Array, p.bceLogitScale);
+      result = bceLoss(uc.out, ic.out, d, pairUser as Int32Array, pairItem as Int32Array, labels as Uint8Array, p.bceLogitScale, state.workspace);
     } else {
       const logQ = p.logQ ? candidateLogQ(ctx.probabilities, itemIdx, B, p.uniformNegatives, nTrainable) : null;
-      result = await softmaxLoss(backend, uc.out, userIdx.length, ic.out, itemIdx.length, d, { exampleUser: exUserSlot, exampleItem: exItemSlot, logQ, temperature: p.temperature });
+      result = await softmaxLoss(backend, uc.out, userIdx.length, ic.out, itemIdx.length, d, { exampleUser: exUserSlot, exampleItem: exItemSlot, logQ, temperature: p.temperature }, state.workspace);
     }
     const { userGrads, itemGrads } = state;
     await Promise.all([user.tower.backward(uc, result.dU, userGrads, backend), item.tower.backward(ic, result.dV, itemGrads, backend)]);

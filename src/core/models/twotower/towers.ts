@@ -27,7 +27,7 @@
  */
 import { RecsysError } from '../../errors.js';
 import type { Rng } from '../../rng.js';
-import { transpose, type DenseBackend } from './backend.js';
+import { transpose, Workspace, type DenseBackend } from './backend.js';
 import { SparseGrad } from './sparse-optim.js';
 
 /** A sparse bag per row (CSR): columns index a table's rows, values weight them. */
@@ -113,6 +113,8 @@ export class Tower {
   dense: DenseLayer[];
   gamma: Float32Array;
   beta: Float32Array;
+  /** Activation and gradient buffers of the training path, reused across steps. */
+  private readonly workspace = new Workspace();
 
   constructor(shape: TowerShape, rng: Rng | null) {
     if (shape.widths.length < 1 || shape.widths.some((w) => !Number.isInteger(w) || w < 1)) {
@@ -174,11 +176,11 @@ export class Tower {
     };
   }
 
-  /** The embedding-bag layer: h₀ (n × w₀). */
-  private inputLayer(input: TowerInput, start: number, end: number): Float32Array {
+  /** The embedding-bag layer: h₀ (n × w₀), written into `into` when given (every element is set). */
+  private inputLayer(input: TowerInput, start: number, end: number, into: Float32Array | null = null): Float32Array {
     const w0 = this.w0;
     const n = end - start;
-    const h = new Float32Array(n * w0);
+    const h = into ?? new Float32Array(n * w0);
     const { idTable, featTable, histTable, b0 } = this;
     for (let r = 0; r < n; r++) {
       const o = r * w0;
@@ -241,14 +243,16 @@ export class Tower {
     const mask = train ? new DropoutMask(this.dropout, opts.rng as Rng) : null;
     const keepScale = mask ? mask.scale : 1;
     const L = this.dense.length;
+    // Training reuses this tower's buffers step after step; inference (possibly concurrent) allocates.
+    const ws = opts.train ? this.workspace : null;
     // The embedding bag, with ReLU + dropout fused in while each row is hot (when a dense layer follows).
-    let h = this.inputLayer(input, start, end);
+    let h = this.inputLayer(input, start, end, ws ? ws.f32('h0', n * this.w0) : null);
     if (L > 0) activate(h, 0, h.length, mask);
     const acts: Float32Array[] = [];
     for (let l = 0; l < L; l++) {
       const layer = this.dense[l];
       acts.push(h);
-      const next = await backend.matMul(h, n, layer.inDim, layer.W, layer.outDim);
+      const next = await backend.matMul(h, n, layer.inDim, layer.W, layer.outDim, ws ? ws.f32(`h${l + 1}`, n * layer.outDim) : undefined);
       const b = layer.b;
       const od = layer.outDim;
       if (l + 1 < L) {
@@ -264,9 +268,9 @@ export class Tower {
     const d = this.d;
     const lastBias = L > 0 ? this.dense[L - 1].b : null;
     const xhat = h;
-    const invSigma = new Float32Array(n);
-    const norm = new Float32Array(n);
-    const out = new Float32Array(n * d);
+    const invSigma = ws ? ws.f32('invSigma', n) : new Float32Array(n);
+    const norm = ws ? ws.f32('norm', n) : new Float32Array(n);
+    const out = ws ? ws.f32('out', n * d) : new Float32Array(n * d);
     const { gamma, beta } = this;
     for (let r = 0; r < n; r++) {
       const o = r * d;
@@ -310,7 +314,8 @@ export class Tower {
   async backward(cache: TowerCache, dOut: Float32Array, grads: TowerGrads, backend: DenseBackend): Promise<void> {
     const { n, xhat, invSigma, norm, out, acts, keepScale } = cache;
     const d = this.d;
-    let dh: Float32Array = new Float32Array(n * d);
+    const ws = this.workspace;
+    let dh: Float32Array = ws.f32('dh', n * d);
     const { gamma } = this;
     const L = this.dense.length;
     const lastBiasGrad = L > 0 ? grads.b[L - 1] : null;
@@ -355,7 +360,7 @@ export class Tower {
       for (let j = 0; j < gW.length; j++) gW[j] += dW[j];
       // ∂a = ∂h Wᵀ, through dropout and ReLU (for l = 0 inside scatterInput, row by row).
       const WT = transpose(layer.W, inDim, outDim);
-      const da = await backend.matMul(dh, n, outDim, WT, inDim);
+      const da = await backend.matMul(dh, n, outDim, WT, inDim, ws.f32(`da${l}`, n * inDim));
       if (l > 0) {
         const gb = grads.b[l - 1];
         for (let r = 0; r < n; r++) {
