@@ -31,8 +31,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { IdMap } from '../src/core/data/matrix.js';
-import { AlsModel } from '../src/core/models/als/als.js';
+import type { AlsModel } from '../src/core/models/als/als.js';
 import { closeAlsPool } from '../src/core/models/als/pool.js';
 import { Rng } from '../src/core/rng.js';
 import { buildApp } from '../src/core/serving/app.js';
@@ -41,6 +40,7 @@ import type { ServingConfig } from '../src/core/serving/config.js';
 import { ServingModel } from '../src/core/serving/model.js';
 import { runPrecompute } from '../src/core/serving/precompute.js';
 import { IvfIndex, recallAtK } from '../src/core/serving/ann.js';
+import { FACTORS, HISTORY, MODELS, REQUEST_USERS, userPaths } from './serve-model.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -56,9 +56,6 @@ const CONCURRENCY_1M = (flag('--c1m') ?? '1,4,16').split(',').map(Number);
 const ONLY = new Set((flag('--only') ?? 'bare,lru,l1,l2,l3,1m').split(','));
 const USERS_20K = Number(flag('--users') ?? 100000);
 const ROUNDS = Number(flag('--rounds') ?? 3);
-const FACTORS = 64;
-const HISTORY = 20;
-const REQUEST_USERS = 1000;
 
 interface LoadResult {
   requests: number;
@@ -108,66 +105,37 @@ function sparePort(): Promise<number> {
   });
 }
 
-/**
- * Seeded synthetic ALS model: N(0, 1/√k) user factors; item factors N(0, 1/√k), or (clusters > 0)
- * around that many N(0, 1/√k) centres with noise of half that spread — the grouped shape trained
- * item factors have (the IVF index relies on it); HISTORY random training items per user.
- */
-function syntheticModel(nUsers: number, nItems: number, seed: number, version: string, clusters = 0): ServingModel {
-  const rng = new Rng(seed);
-  const scale = 1 / Math.sqrt(FACTORS);
-  const userFactors = new Float32Array(nUsers * FACTORS);
-  const itemFactors = new Float32Array(nItems * FACTORS);
-  for (let j = 0; j < userFactors.length; j++) userFactors[j] = rng.normal() * scale;
-  if (clusters > 0) {
-    const centres = Float32Array.from({ length: clusters * FACTORS }, () => rng.normal() * scale);
-    for (let i = 0; i < nItems; i++) {
-      const c = rng.int(clusters) * FACTORS;
-      for (let d = 0; d < FACTORS; d++) itemFactors[i * FACTORS + d] = centres[c + d] + 0.5 * scale * rng.normal();
-    }
-  } else {
-    for (let j = 0; j < itemFactors.length; j++) itemFactors[j] = rng.normal() * scale;
-  }
-  const indptr = new Int32Array(nUsers + 1);
-  const indices = new Int32Array(nUsers * HISTORY);
-  for (let u = 0; u < nUsers; u++) {
-    const row = new Set<number>();
-    while (row.size < HISTORY) row.add(rng.int(nItems));
-    indices.set([...row].sort((a, b) => a - b), u * HISTORY);
-    indptr[u + 1] = (u + 1) * HISTORY;
-  }
-  const userIds = new IdMap(Array.from({ length: nUsers }, (_, u) => `u${u}`));
-  const itemIds = new IdMap(Array.from({ length: nItems }, (_, i) => `i${i}`));
-  const recommender = AlsModel.fromFactors({ userIds, itemIds, userFactors, itemFactors, params: { alpha: 1, regularization: 0.05 } });
-  return new ServingModel({ recommender, history: { indptr, indices, values: new Float32Array(indices.length).fill(1) }, version });
-}
-
-function userPaths(nUsers: number, seed: number): string[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: REQUEST_USERS }, () => `/v1/users/u${rng.int(nUsers)}/recommendations?k=10`);
+/** Requests per answering tier, from the histogram's _count lines (other labels, if any, summed over). */
+function parseTierCounts(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/recsys_recommendation_duration_seconds_count\{[^}]*tier="(\w+)"[^}]*\} (\d+)/g)) out[m[1]] = (out[m[1]] ?? 0) + Number(m[2]);
+  return out;
 }
 
 async function tierCounts(app: Awaited<ReturnType<typeof buildApp>>): Promise<Record<string, number>> {
-  const text = await app.recsys.metrics.registry.getSingleMetricAsString('recsys_recommendation_duration_seconds');
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(/_count\{tier="(\w+)"\} (\d+)/g)) out[m[1]] = Number(m[2]);
-  return out;
+  return parseTierCounts(await app.recsys.metrics.registry.getSingleMetricAsString('recsys_recommendation_duration_seconds'));
+}
+
+async function tierCountsOverHttp(url: string): Promise<Record<string, number>> {
+  return parseTierCounts(await fetch(`${url}/metrics`).then((r) => r.text()));
 }
 
 const diff = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
 
+async function startRedis(): Promise<{ url: string; server: ReturnType<typeof spawn> | null }> {
+  const given = flag('--redis-url');
+  if (given) return { url: given, server: null };
+  const port = await sparePort();
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', mkdtempSync(join(tmpdir(), 'bench-redis-'))], { stdio: 'ignore' });
+  return { url: `redis://127.0.0.1:${port}`, server };
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
   // Redis: a private server unless one is given.
-  let redisUrl = flag('--redis-url');
-  let redisServer: ReturnType<typeof spawn> | null = null;
-  if (!redisUrl) {
-    const port = await sparePort();
-    redisServer = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', mkdtempSync(join(tmpdir(), 'bench-redis-'))], { stdio: 'ignore' });
-    redisUrl = `redis://127.0.0.1:${port}`;
-  }
+  const { url: redisUrl, server: redisServer } = await startRedis();
   const redis: RedisClient = createRedisClient(redisUrl, { commandTimeoutMs: 5000 });
   if (!(await waitReady(redis, 5000))) throw new Error(`Redis at ${redisUrl} is not reachable (is redis-server installed?)`);
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
@@ -177,7 +145,7 @@ async function main(): Promise<void> {
 
   // 20k items
   let t = performance.now();
-  const m20k = syntheticModel(USERS_20K, 20000, 2026, 'bench-20k');
+  const m20k = MODELS['20k'](USERS_20K);
   log(`synthetic ${USERS_20K.toLocaleString('en-US')} users × 20,000 items × ${FACTORS} factors built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const pre = await runPrecompute({ model: m20k, redis, k: 100, keyPrefix: prefix, runId: 'bench-20k-run' });
   log(`precompute: ${pre.users} users × top-100 in ${pre.seconds.toFixed(2)} s = ${Math.round(pre.usersPerSecond)} users/s (compute ${pre.computeSeconds.toFixed(2)} s, waiting on writes ${pre.writeWaitSeconds.toFixed(2)} s, ${(pre.bytes / 1048576).toFixed(0)} MiB)`);
@@ -270,7 +238,7 @@ async function main(): Promise<void> {
   const notes1m: string[] = [];
   if (WITH_1M) {
     t = performance.now();
-    const m1m = syntheticModel(10000, 1000000, 2027, 'bench-1m', 1000);
+    const m1m = MODELS['1m']();
     notes1m.push(`1M-item model (item factors around 1,000 centres) built in ${((performance.now() - t) / 1000).toFixed(1)} s.`);
     const paths1m = userPaths(10000, 8);
     await m1m.prepareAnn({ mode: 'on', minItems: 1, lists: 0, probes: 0, quantize: 'none' });
@@ -384,4 +352,199 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+
+// ---------------------------------------------------------------------------------------------
+// --sweep: latency under load, the server in its own process.
+//
+// For each tier a server child process (bench/serve-server.ts) and, per row, an autocannon child:
+// three processes, so neither the load generator nor the benchmark's own bookkeeping shares the
+// server's event loop. autocannon's fixed-rate mode (overallRate) is not an open-loop generator —
+// each connection sends back-to-back until its per-second quota is spent, then idles — so a row
+// at "rate R" is really a burst at full concurrency; the sweep therefore steps the closed loop's
+// concurrency instead (-c 1, 2, 4, …) and reports, per tier, the highest request rate held with
+// p99 within the target and zero errors / non-2xx: the rate is what that concurrency sustained.
+// Every row also records the 1-minute load average (other processes on the 2 cores).
+
+interface SweepTarget {
+  key: string;
+  name: string;
+  model: '20k' | '1m' | 'bare';
+  config: Partial<ServingConfig>;
+  warm: boolean;
+  targetP99Ms: number;
+  tier: string;
+  paths: string[];
+}
+
+interface SweepRow {
+  connections: number;
+  /** CPU time of the server process (and of redis-server, when the bench started it) per request, µs: robust to other processes' load. */
+  serverCpuUs: number;
+  redisCpuUs: number;
+  result: LoadResult;
+  load1: number;
+  tierShare: number;
+  pass: boolean;
+  why: string;
+}
+
+/** User + system CPU seconds of a process so far (/proc/<pid>/stat, Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+function startServer(spec: Record<string, unknown>, timeoutMs: number): Promise<{ url: string; setupSeconds: number; pid: number | undefined; stop: () => Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/serve-server.ts'), JSON.stringify(spec)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server child did not start within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('exit', (code) => reject(new Error(`server child exited with ${code} before listening`)));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      const info = JSON.parse(out.slice(0, nl)) as { url: string; setupSeconds: number };
+      const stop = (): Promise<void> =>
+        new Promise((done) => {
+          const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+          child.once('exit', () => {
+            clearTimeout(kill);
+            done();
+          });
+          child.kill('SIGTERM');
+        });
+      resolve({ ...info, pid: child.pid, stop });
+    });
+  });
+}
+
+async function sweepMain(): Promise<void> {
+  const started = new Date();
+  const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const seconds = Number(flag('--seconds') ?? 5);
+  const steps = (flag('--steps') ?? '1,2,4,8,16,32,64').split(',').map(Number);
+  const steps1m = (flag('--steps-1m') ?? '1,2,3,4,6,8').split(',').map(Number);
+  const users = Number(flag('--users') ?? 10000);
+  const only = new Set((flag('--only') ?? 'bare,lru,l1,l2,l3,1m').split(','));
+  const { url: redisUrl, server: redisServer } = await startRedis();
+  const redis: RedisClient = createRedisClient(redisUrl, { commandTimeoutMs: 5000 });
+  if (!(await waitReady(redis, 5000))) throw new Error(`Redis at ${redisUrl} is not reachable (is redis-server installed?)`);
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
+  const prefix = `sweep${process.pid}`;
+  const log = (s: string): void => console.log(s);
+
+  // L2 lists for the 20k-item model (the server child builds the same seeded model).
+  const m20k = MODELS['20k'](users);
+  const pre = await runPrecompute({ model: m20k, redis, k: 100, keyPrefix: prefix, runId: 'sweep-20k-run' });
+  log(`precompute: ${pre.users} users × top-100 in ${pre.seconds.toFixed(1)} s`);
+  await closeAlsPool();
+  const paths20k = userPaths(users, 7);
+  const paths1m = userPaths(10000, 8);
+  const base = { keyPrefix: prefix };
+  const targets: SweepTarget[] = [
+    { key: 'bare', name: 'bare fastify + ioredis GET (the machine\'s ceiling)', model: 'bare', config: base, warm: false, targetP99Ms: 5, tier: '-', paths: paths20k },
+    { key: 'lru', name: 'LRU hit (in process), 20k items', model: '20k', config: { ...base, lruEntries: 10000, lruTtlMs: 3600000 }, warm: true, targetP99Ms: 5, tier: 'lru', paths: paths20k },
+    { key: 'l1', name: 'L1 hit (per-user Redis), 20k items', model: '20k', config: { ...base, lruEntries: 0 }, warm: true, targetP99Ms: 5, tier: 'l1', paths: paths20k },
+    { key: 'l2', name: 'L2 hit (precomputed), 20k items', model: '20k', config: { ...base, lruEntries: 0, l1Enabled: false }, warm: false, targetP99Ms: 5, tier: 'l2', paths: paths20k },
+    { key: 'l3', name: 'L3 real time, 20k items (exact wasm scan)', model: '20k', config: { keyPrefix: `${prefix}-nol2`, lruEntries: 0, l1Enabled: false }, warm: false, targetP99Ms: 25, tier: 'l3', paths: paths20k },
+    { key: '1m', name: 'L3 real time, 1M items (IVF float32)', model: '1m', config: { keyPrefix: `${prefix}-nol2`, lruEntries: 0, l1Enabled: false }, warm: false, targetP99Ms: 25, tier: 'l3', paths: paths1m },
+  ].filter((t) => only.has(t.key)) as SweepTarget[];
+
+  const results: Array<{ target: SweepTarget; rows: SweepRow[]; setupSeconds: number }> = [];
+  for (const target of targets) {
+    const server = await startServer({ redisUrl, model: target.model, users, config: target.config, warmPaths: target.warm ? target.paths : [] }, 300000);
+    log(`${target.name}: server child up in ${server.setupSeconds.toFixed(1)} s at ${server.url}`);
+    const rows: SweepRow[] = [];
+    try {
+      await load(server.url, target.paths, 1, 4); // JIT, sockets
+      let fails = 0;
+      for (const c of target.model === '1m' ? steps1m : steps) {
+        const before = target.model === 'bare' ? {} : await tierCountsOverHttp(server.url);
+        const cpu0 = [cpuSeconds(server.pid), cpuSeconds(redisServer?.pid)];
+        const result = await load(server.url, target.paths, seconds, c);
+        const perRequestUs = (now: number, then: number): number => (1e6 * (now - then)) / Math.max(result.requests, 1);
+        const serverCpuUs = perRequestUs(cpuSeconds(server.pid), cpu0[0]);
+        const redisCpuUs = perRequestUs(cpuSeconds(redisServer?.pid), cpu0[1]);
+        const load1 = loadavg()[0];
+        const d = target.model === 'bare' ? {} : diff(await tierCountsOverHttp(server.url), before);
+        const total = Object.values(d).reduce((a, b) => a + b, 0);
+        const tierShare = target.model === 'bare' ? 1 : (d[target.tier] ?? 0) / Math.max(total, 1);
+        const why = [
+          result.errors > 0 ? `${result.errors} errors` : '',
+          result.non2xx > 0 ? `${result.non2xx} non-2xx` : '',
+          result.p99 > target.targetP99Ms ? `p99 ${result.p99.toFixed(2)} > ${target.targetP99Ms} ms` : '',
+          tierShare < 0.99 ? `only ${(100 * tierShare).toFixed(1)} % from ${target.tier}` : '',
+        ].filter(Boolean).join(', ');
+        const row: SweepRow = { connections: c, serverCpuUs, redisCpuUs, result, load1, tierShare, pass: why === '', why };
+        rows.push(row);
+        log(`  -c ${c}: ${Math.round(result.rps)} req/s, p50 ${result.p50.toFixed(2)} / p95 ${result.p95.toFixed(2)} / p99 ${result.p99.toFixed(2)} ms, non-2xx ${result.non2xx}, errors ${result.errors}, CPU/request server ${serverCpuUs.toFixed(0)} µs redis ${redisCpuUs.toFixed(0)} µs, load ${load1.toFixed(2)}${row.pass ? '' : ` — over: ${why}`}`);
+        fails = row.pass ? 0 : fails + 1;
+        if (fails >= 3) break;
+      }
+    } finally {
+      await server.stop();
+    }
+    results.push({ target, rows, setupSeconds: server.setupSeconds });
+  }
+
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (found.length) await redis.del(...found);
+  } while (cursor !== '0');
+  await closeRedis(redis);
+  redisServer?.kill('SIGKILL');
+
+  const fmt = (x: number): string => x.toFixed(2);
+  const best = (rows: SweepRow[]): SweepRow | undefined => rows.filter((r) => r.pass).sort((a, b) => b.result.rps - a.result.rps)[0];
+  const lines = [
+    `## Serving benchmark, latency under load (sweep) — ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    '',
+    `Command: \`node --import tsx bench/serve.ts ${args.join(' ')}\`.`,
+    '',
+    `Setup: the server in its own child process (bench/serve-server.ts, one per tier), autocannon in another, the bench driver in a third, all on the same ${cpus().length} cores and loopback; Redis ${redisVersion} (${redisServer ? 'private instance' : redisUrl}). Synthetic seeded ALS models, ${FACTORS} factors: ${users.toLocaleString('en-US')} users × 20,000 items, and 10,000 users × 1,000,000 items (clustered; IVF index, ann=auto). Each request: GET /v1/users/<random one of ${REQUEST_USERS} users>/recommendations?k=10, ${HISTORY} training items excluded. Each row: ${seconds} s closed loop at -c N after a 1 s warm-up; the sweep steps N up and stops after three rows in a row over the target. A row passes with p99 ≤ the target, 0 errors, 0 non-2xx and ≥ 99 % of answers from the tier (server metrics). Targets: 5 ms for cache hits (bare, LRU, L1, L2), 25 ms for L3. "load" = the 1-minute load average after the row (2 cores; other agents' processes share them). "CPU µs/req" = CPU time (user + system, /proc) the server process and the private redis-server spent during the row ÷ requests: the cost of a request, which the machine's load does not distort the way it does latency.`,
+    '',
+    '| tier | highest rate held | at -c | p50 ms | p95 ms | p99 ms | target p99 | load |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...results.map(({ target, rows }) => {
+      const b = best(rows);
+      return b
+        ? `| ${target.name} | **${Math.round(b.result.rps).toLocaleString('en-US')} req/s** | ${b.connections} | ${fmt(b.result.p50)} | ${fmt(b.result.p95)} | ${fmt(b.result.p99)} | ${target.targetP99Ms} ms | ${b.load1.toFixed(2)} |`
+        : `| ${target.name} | none (p99 over ${target.targetP99Ms} ms even at -c ${rows[0]?.connections ?? '?'}) | - | - | - | ${rows[0] ? fmt(rows[0].result.p99) : '-'} | ${target.targetP99Ms} ms | ${rows[0]?.load1.toFixed(2) ?? '-'} |`;
+    }),
+    '',
+    'Every row of the sweep:',
+    '',
+    '| tier | -c | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors | from tier | server CPU µs/req | Redis CPU µs/req | load | within target |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...results.flatMap(({ target, rows }) =>
+      rows.map((r) => `| ${target.key} | ${r.connections} | ${Math.round(r.result.rps).toLocaleString('en-US')} | ${fmt(r.result.p50)} | ${fmt(r.result.p95)} | ${fmt(r.result.p99)} | ${r.result.non2xx} | ${r.result.errors} | ${(100 * r.tierShare).toFixed(1)} % | ${Number.isFinite(r.serverCpuUs) ? r.serverCpuUs.toFixed(0) : '-'} | ${Number.isFinite(r.redisCpuUs) ? r.redisCpuUs.toFixed(0) : '-'} | ${r.load1.toFixed(2)} | ${r.pass ? 'yes' : `no: ${r.why}`} |`),
+    ),
+    '',
+    `Machine: ${cpus()[0]?.model ?? '?'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}. Load average at start: ${load0}; at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}. Server child setup (model build, IVF index, cache warm-up): ${results.map((r) => `${r.target.key} ${r.setupSeconds.toFixed(1)} s`).join(', ')}.`,
+    '',
+  ];
+  console.log(`\n${lines.join('\n')}`);
+  if (APPEND) {
+    const file = join(ROOT, 'BENCHMARKS.md');
+    const before = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+    appendFileSync(file, `${before.endsWith('\n\n') ? '' : '\n'}${lines.join('\n')}`);
+    console.log(`appended to ${file}`);
+  }
+}
+
+if (args.includes('--sweep')) await sweepMain();
+else await main();

@@ -120,25 +120,37 @@ class ListPanels {
     return this.panelStart[this.panelStart.length - 1] * this.kp * 8 * 4;
   }
 
-  /** Top `K` positions (within the list) and scores of list `l` (size `n`) for `query`; calls `take` best first. */
-  scan(query: Float32Array, l: number, n: number, K: number, take: (pos: number, score: number) => void): void {
+  /**
+   * For each probed list `lists[j]` (size `sizes[j]`, its first item at `starts[j]` in list order):
+   * its top `K(n)` positions and scores for `query`, passed to `take(start + pos, score)` best first.
+   * The query, result and scratch buffers are set up once per search, not once per list.
+   */
+  scanLists(query: Float32Array, lists: Int32Array, count: number, starts: Int32Array, sizes: Int32Array, K: (n: number) => number, take: (listPos: number, score: number) => void): void {
     const a = this.arena;
     const mark = a.mark();
     try {
-      const kk = Math.min(K, n);
+      let maxK = 1;
+      for (let j = 0; j < count; j++) maxK = Math.max(maxK, Math.min(K(sizes[j]), sizes[j]));
       const pQ = a.alloc(this.kp * 4);
       const pExcl = a.alloc(8);
-      const pItems = a.alloc(kk * 4);
-      const pScores = a.alloc(kk * 4);
-      const pScratch = a.alloc(a.kernels.topkScratchBytes(kk));
+      const pItems = a.alloc(maxK * 4);
+      const pScores = a.alloc(maxK * 4);
+      const pScratch = a.alloc(a.kernels.topkScratchBytes(maxK));
       const q = a.f32(pQ, this.kp);
       q.fill(0);
       q.set(query.subarray(0, Math.min(query.length, this.kp)));
       a.i32(pExcl, 2).fill(0);
-      a.kernels.topkRange(0, 1, pQ, this.pPanels + this.panelStart[l] * this.kp * 8 * 4, n, this.kp, kk, pExcl, pExcl + 4, pItems, pScores, pScratch);
-      const items = a.i32(pItems, kk);
-      const scores = a.f32(pScores, kk);
-      for (let r = 0; r < kk; r++) if (items[r] >= 0) take(items[r], scores[r]);
+      const items = a.i32(pItems, maxK);
+      const scores = a.f32(pScores, maxK);
+      const panelBytes = this.kp * 8 * 4;
+      for (let j = 0; j < count; j++) {
+        const n = sizes[j];
+        if (n === 0) continue;
+        const kk = Math.min(K(n), n);
+        a.kernels.topkRange(0, 1, pQ, this.pPanels + this.panelStart[lists[j]] * panelBytes, n, this.kp, kk, pExcl, pExcl + 4, pItems, pScores, pScratch);
+        const start = starts[j];
+        for (let r = 0; r < kk; r++) if (items[r] >= 0) take(start + items[r], scores[r]);
+      }
     } finally {
       a.release(mark);
     }
@@ -350,19 +362,19 @@ export class IvfIndex {
     if (this.panels) {
       // Over-fetch by the exclusions (they are filtered here, not in the kernel), or the whole list with a filter.
       const extra = exclude ? exclude.length : 0;
+      const starts = new Int32Array(nProbe);
+      const sizes = new Int32Array(nProbe);
       for (let j = 0; j < nProbe; j++) {
-        const l = probeIds[j];
-        const start = this.listOffsets[l];
-        const n = this.listOffsets[l + 1] - start;
-        if (n === 0) continue;
-        scanned += n;
-        this.panels.scan(query, l, n, allow ? n : keep + extra, (pos, score) => {
-          const item = this.listItems[start + pos];
-          if (exclude && containsSorted(exclude, item)) return;
-          if (allow && !allow(item)) return;
-          heap.push(item, score);
-        });
+        starts[j] = this.listOffsets[probeIds[j]];
+        sizes[j] = this.listOffsets[probeIds[j] + 1] - starts[j];
+        scanned += sizes[j];
       }
+      this.panels.scanLists(query, probeIds, nProbe, starts, sizes, (n) => (allow ? n : keep + extra), (listPos, score) => {
+        const item = this.listItems[listPos];
+        if (exclude && containsSorted(exclude, item)) return;
+        if (allow && !allow(item)) return;
+        heap.push(item, score);
+      });
     }
     for (let j = 0; j < nProbe && !this.panels; j++) {
       const l = probeIds[j];

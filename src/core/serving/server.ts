@@ -13,7 +13,7 @@ import { openStore } from '../data/store.js';
 import { loadProducts } from '../data/load-matrix.js';
 import { closeAlsPool } from '../models/als/pool.js';
 import { buildApp } from './app.js';
-import { closeRedis, createRedisClient, waitReady, type RedisClient } from './cache/redis.js';
+import { closeRedis, createRedisClient, SERVING_AUTO_PIPELINING, waitReady, type RedisClient } from './cache/redis.js';
 import type { ServingConfig } from './config.js';
 import { ServingModel, type CatalogEntry } from './model.js';
 
@@ -83,7 +83,7 @@ export async function startServing(opts: StartServingOptions): Promise<RunningSe
   let redis: RedisClient | null = null;
   let redisReady = false;
   if (opts.redisUrl) {
-    redis = createRedisClient(opts.redisUrl, { commandTimeoutMs: opts.config?.redisCommandTimeoutMs });
+    redis = createRedisClient(opts.redisUrl, { commandTimeoutMs: opts.config?.redisCommandTimeoutMs, autoPipelining: SERVING_AUTO_PIPELINING });
     redisReady = await waitReady(redis, opts.redisWaitMs ?? 1000);
   }
   let app: FastifyInstance;
