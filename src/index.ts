@@ -76,3 +76,17 @@ export { runPrecompute } from './core/serving/precompute.js';
 export { createRedisClient } from './core/serving/cache/redis.js';
 export { IvfIndex } from './core/serving/ann.js';
 export { planCapacity } from './core/serving/capacity.js';
+
+// Serving: the event stream folded into the store (`recsys ingest --from-stream`)
+export { ingestStream, readStreamCheckpoint, streamCheckpointKey, type StreamIngestOptions, type StreamIngestResult, type StreamReject } from './core/workflows/ingest-stream.js';
+
+// Online experiments in `recsys serve`: A/B and Thompson allocation over served models, canary, guardrails, export
+export { parseExperimentsConfig, loadExperimentsFile, type ExperimentConfig, type ExperimentsConfig } from './core/experiments/config.js';
+export { ExperimentEngine, hash01, type Assignment, type ArmView, type EngineView, type RollbackInfo } from './core/experiments/engine.js';
+export { ExperimentManager, type ExperimentManagerOptions, type ExperimentsReloadReport } from './core/experiments/manager.js';
+export { ExperimentStore, directCall, type RedisCall } from './core/experiments/store.js';
+export { guardrailTest, wilson, type SequentialTest } from './core/experiments/stats.js';
+export { experimentStatus, type ExperimentStatus } from './core/experiments/status.js';
+export { renderExperimentsHtml } from './core/experiments/html.js';
+export { exportExperimentLog, type ExportResult } from './core/experiments/export.js';
+export { simulateTraffic, type TrafficOptions, type TrafficResult } from './core/experiments/simulate.js';

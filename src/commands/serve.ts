@@ -21,6 +21,8 @@ export default class Serve extends BaseCommand {
   POST /v1/events            (view/click/cart/purchase batches; the user's next list is recomputed)
   GET  /healthz  /readyz  /metrics (Prometheus)  /docs/json (OpenAPI)
 and, when RECSYS_ADMIN_TOKEN is set, POST /admin/reload, POST /admin/users/:id/opt-out, DELETE /admin/users/:id.
+With --experiments, requests without ?model= are assigned to the arms of the active experiment and
+logged (see \`recsys experiments status|export\`).
 
 Lists come from the first tier that has them: in-process LRU, L1 (per-user Redis cache), L2 (written by
 \`recsys precompute\`), L3 (computed now). Every response says which tier answered. Without --redis-url
@@ -32,6 +34,7 @@ models from disk. See docs/serving.md.`;
     '<%= config.bin %> serve --model models/als',
     '<%= config.bin %> serve --model models/als --model models/popularity --redis-url redis://127.0.0.1:6379 --port 8080',
     'RECSYS_ADMIN_TOKEN=s3cret <%= config.bin %> serve --model als=models/als --store recsys.duckdb',
+    '<%= config.bin %> serve --model als=models/als --model popularity=models/popularity --redis-url redis://127.0.0.1:6379 --experiments experiments.json',
   ];
 
   static override flags = {
@@ -48,6 +51,7 @@ models from disk. See docs/serving.md.`;
     'lru-ttl-ms': Flags.integer({ description: 'Milliseconds an in-process LRU entry lives.', default: 2000 }),
     'admin-token': Flags.string({ description: 'Bearer token for /admin routes (empty = admin routes off).', env: 'RECSYS_ADMIN_TOKEN', default: '' }),
     log: Flags.boolean({ description: 'Log every request (JSON lines on stdout).', default: false }),
+    experiments: Flags.string({ description: 'JSON file of online experiments over the served models (A/B shares or Thompson sampling, canary ramp, guardrail rollback; docs/experiments.md). Reloaded when it changes and on POST /admin/reload.' }),
   };
 
   async run(): Promise<ServeResult> {
@@ -69,6 +73,7 @@ models from disk. See docs/serving.md.`;
         lruTtlMs: flags['lru-ttl-ms'],
         adminToken: flags['admin-token'],
         logger: flags.log,
+        experimentsFile: flags.experiments ?? '',
       },
     });
     const t0 = Date.now();
@@ -81,6 +86,8 @@ models from disk. See docs/serving.md.`;
         this.log(`model   ${m.name} ${m.version} (${m.dir})`);
         for (const note of m.notes) this.log(`        note: ${note}`);
       }
+      const exp = server.app.recsys.experiments;
+      if (exp) this.log(`experiments ${flags.experiments}: ${exp.all.map((e) => e.id).join(', ') || 'none'}; active: ${exp.active ? `${exp.active.id} (${exp.active.config.allocation.mode} over ${exp.active.config.arms.join(', ')})` : 'none'}`);
       this.log(`redis   ${flags['redis-url'] ? `${flags['redis-url']} (${server.redisReady ? 'ready' : 'not reachable yet: serving degraded, reconnecting'})` : 'none (in-process cache and real-time only)'}`);
       this.log(`admin   ${admin ? 'on (Authorization: Bearer $RECSYS_ADMIN_TOKEN)' : 'off (set RECSYS_ADMIN_TOKEN to enable /admin routes)'}`);
       this.log(`listening on ${server.url}  (try ${server.url}/v1/users/<id>/recommendations, ${server.url}/docs/json)`);

@@ -12,6 +12,8 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { isRecsysError } from '../errors.js';
+import type { ExperimentsConfig } from '../experiments/config.js';
+import { ExperimentManager } from '../experiments/manager.js';
 import { KeySpace } from './cache/keys.js';
 import type { RedisClient } from './cache/redis.js';
 import { RedisTiers } from './cache/tiers.js';
@@ -37,6 +39,10 @@ export interface BuildAppOptions {
   loadModels?: () => Promise<ServingModel[]>;
   /** Package version shown in the OpenAPI document. */
   version?: string;
+  /** Experiments given in memory (tests, benchmarks); otherwise config.experimentsFile is read. */
+  experiments?: ExperimentsConfig | null;
+  /** Experiments: run the refresh timers (default true); off, the caller ticks the engines. */
+  experimentTimers?: boolean;
 }
 
 declare module 'fastify' {
@@ -83,14 +89,34 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       const before = new Map(previous.map((m) => [m.name, m.version]));
       service.clearLocalCaches();
       metrics.setModels(models.list);
-      return { models: fresh.map((m) => ({ name: m.name, version: m.version, previousVersion: before.get(m.name) ?? null })), seconds: (performance.now() - t0) / 1000 };
+      // The experiments file is re-read too (its arms are checked against the reloaded models).
+      const exp = experiments ? await experiments.reload().catch((e: Error) => ({ ...experiments!.summary(), error: `${e.message} (still running the previous experiments)` })) : undefined;
+      return { models: fresh.map((m) => ({ name: m.name, version: m.version, previousVersion: before.get(m.name) ?? null })), seconds: (performance.now() - t0) / 1000, ...(exp ? { experiments: exp } : {}) };
     });
     reloading = run.catch(() => undefined);
     return run;
   };
 
   const app = Fastify({ logger: config.logger }).withTypeProvider<TypeBoxTypeProvider>();
-  const ctx: ServingContext = { config, models, service, tiers, metrics, reload: loadModels, startedAt: Date.now() };
+  let experiments: ExperimentManager | null = null;
+  if (opts.experiments || config.experimentsFile) {
+    experiments = await ExperimentManager.start({
+      file: opts.experiments ? null : config.experimentsFile,
+      config: opts.experiments ?? null,
+      call: (op, fn) => tiers.call(op, fn),
+      keyPrefix: config.keyPrefix,
+      servedModels: () => models.list.map((m) => m.name),
+      registry: metrics.registry,
+      watch: config.experimentsWatch,
+      timers: opts.experimentTimers ?? true,
+      // Rollbacks and reload errors must be seen even with request logging off.
+      log: (level, message, data) => {
+        if (config.logger) app.log[level]({ ...data }, message);
+        else process.stderr.write(`[experiments] ${level}: ${message}\n`);
+      },
+    });
+  }
+  const ctx: ServingContext = { config, models, service, tiers, metrics, reload: loadModels, startedAt: Date.now(), experiments };
   app.decorate('recsys', { ...ctx, reloadModels });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -113,6 +139,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   redis?.on('ready', onReady);
   app.addHook('onClose', async () => {
     redis?.off('ready', onReady);
+    await experiments?.close();
   });
 
   await app.register(swagger, {

@@ -39,6 +39,8 @@ export const ServingConfigSchema = Type.Object({
   adminToken: Type.String({ default: '', description: 'Bearer token for /admin routes; empty = admin routes are not registered.' }),
   processMetrics: Type.Boolean({ default: true, description: 'Export Node process metrics (heap, event-loop lag) on /metrics.' }),
   logger: Type.Boolean({ default: false, description: 'fastify request logging (pino, JSON on stdout).' }),
+  experimentsFile: Type.String({ default: '', description: 'JSON file of online experiments (A/B, Thompson sampling over the served models, canary, guardrails; docs/experiments.md); empty = none.' }),
+  experimentsWatch: Type.Boolean({ default: true, description: 'Reload the experiments file when it changes (it is also reloaded by POST /admin/reload).' }),
 });
 
 export type ServingConfig = Static<typeof ServingConfigSchema>;

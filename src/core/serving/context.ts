@@ -4,6 +4,7 @@
  * the metrics registry.
  */
 import { RecsysError } from '../errors.js';
+import type { ExperimentManager } from '../experiments/manager.js';
 import type { RedisTiers } from './cache/tiers.js';
 import type { ServingConfig } from './config.js';
 import type { ServingMetrics } from './metrics.js';
@@ -70,4 +71,6 @@ export interface ServingContext {
   /** Loads fresh copies of the served models (POST /admin/reload, SIGHUP). */
   reload: () => Promise<ServingModel[]>;
   startedAt: number;
+  /** Online experiments (--experiments), or null. */
+  experiments: ExperimentManager | null;
 }

@@ -3,13 +3,17 @@
  * registers them only when a token is configured, so an empty token can never open them.
  *
  *   POST   /admin/reload                    load the served models again from disk, swap atomically
+ *                                           (and re-read the experiments file, if any)
  *   POST   /admin/users/:userId/opt-out     {optOut: true|false}: lists become non-personalised
- *   DELETE /admin/users/:userId             purge cached lists, history, stream entries, precomputed lists
+ *                                           (experiments: the control's list, not logged)
+ *   DELETE /admin/users/:userId             purge cached lists, history, stream entries, precomputed lists,
+ *                                           and the user's experiment impressions and rewards
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { RecsysError } from '../../errors.js';
+import type { ExperimentsReloadReport } from '../../experiments/manager.js';
 import type { ServingContext } from '../context.js';
 import { ErrorBody, ExternalId } from './schemas.js';
 
@@ -54,7 +58,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ ctx: ServingContext; reloa
     {
       schema: {
         summary: 'Delete a user\'s data held by the serving layer',
-        description: 'Purges the user\'s cached lists (L1), recent history, opt-out flag, precomputed lists (L2) and event-stream entries. The trained model still holds the user until the next training.',
+        description: 'Purges the user\'s cached lists (L1), recent history, opt-out flag, precomputed lists (L2), event-stream entries and, with experiments, their impressions and rewards in the experiments log. The trained model still holds the user until the next training.',
         tags: ['admin'],
         security,
         params: Type.Object({ userId: ExternalId('the user\'s external id') }),
@@ -68,22 +72,43 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ ctx: ServingContext; reloa
               streamEntries: Type.Optional(Type.Integer()),
               precomputedLists: Type.Optional(Type.Integer()),
               optOutFlag: Type.Optional(Type.Integer()),
+              experimentLogEntries: Type.Optional(Type.Integer({ description: 'impression and reward entries of the experiments log' })),
+              experimentKeys: Type.Optional(Type.Integer({ description: 'recent impressions, reward marks and sticky assignments' })),
             }),
           }),
           ...errors,
         },
       },
     },
-    async (req) => ({ userId: req.params.userId, ...(await ctx.service.deleteUser(req.params.userId, ctx.models.list)) }),
+    async (req) => {
+      const user = req.params.userId;
+      const result = await ctx.service.deleteUser(user, ctx.models.list);
+      if (ctx.experiments) {
+        // Experiments log impressions per user: deletion purges them (aggregate counts stay).
+        const x = await ctx.experiments.purgeUser(user);
+        if (x) Object.assign(result.purged, { experimentLogEntries: x.logEntries, experimentKeys: x.keys });
+        else result.persisted = false;
+      }
+      return { userId: user, ...result };
+    },
   );
 };
 
 export const ReloadBody = Type.Object({
   models: Type.Array(Type.Object({ name: Type.String(), version: Type.String(), previousVersion: Type.Union([Type.String(), Type.Null()]) })),
   seconds: Type.Number(),
+  experiments: Type.Optional(
+    Type.Object({
+      source: Type.Union([Type.String(), Type.Null()]),
+      experiments: Type.Array(Type.String()),
+      active: Type.Union([Type.String(), Type.Null()]),
+      error: Type.Optional(Type.String({ description: 'why the experiments file was not reloaded (the previous experiments keep running)' })),
+    }),
+  ),
 });
 
 export interface ReloadReport {
   models: Array<{ name: string; version: string; previousVersion: string | null }>;
   seconds: number;
+  experiments?: ExperimentsReloadReport;
 }

@@ -40,6 +40,14 @@ export const RecommendationsResponse = Type.Object({
   tier: TierSchema,
   k: Type.Integer(),
   items: Type.Array(Type.Object({ itemId: Type.String(), score: Type.Number(), reasons: Type.Array(ReasonSchema) })),
+  requestId: Type.Optional(Type.String({ description: 'With an experiment running: the impression\'s id; send it back with the user\'s events (requestId) to attribute them' })),
+  experiment: Type.Optional(
+    Type.Object({
+      id: Type.String(),
+      arm: Type.String({ description: 'the arm (served model) this request was assigned to' }),
+      propensity: Type.Number({ description: 'the probability the assignment gave this arm (logged for off-policy evaluation)' }),
+    }),
+  ),
 });
 
 export const SimilarResponse = Type.Object({
@@ -58,6 +66,7 @@ export const EventSchema = Type.Object(
     itemId: ExternalId('the item\'s external id'),
     type: Type.Enum([...EVENT_TYPES], { description: 'view | click | cart | purchase' }),
     timestamp: Type.Optional(Type.String({ format: 'date-time', description: 'when it happened (ISO 8601); default: when received' })),
+    requestId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\t\\n\\r|]+$', description: 'the requestId of the recommendation response the item was shown in (experiments: attributes the event to that impression; without it, to the user\'s latest impression listing the item within the attribution window)' })),
   },
   { additionalProperties: false },
 );
@@ -68,4 +77,5 @@ export const EventsResponse = Type.Object({
   accepted: Type.Integer(),
   persisted: Type.Boolean({ description: 'false when Redis was unavailable: the events apply on this instance now and are replayed to Redis when it is back' }),
   users: Type.Integer(),
+  attributed: Type.Optional(Type.Integer({ description: 'With an experiment running: clicks and conversions attributed to its impressions' })),
 });
