@@ -80,6 +80,14 @@ export { planCapacity } from './core/serving/capacity.js';
 // Serving: the event stream folded into the store (`recsys ingest --from-stream`)
 export { ingestStream, readStreamCheckpoint, streamCheckpointKey, type StreamIngestOptions, type StreamIngestResult, type StreamReject } from './core/workflows/ingest-stream.js';
 
+// Scale: the scaling benchmark, its cost model, and the Spark ALS hand-off
+export { runScaleBenchmark, parseSizes, sizeSpec, type ScaleReport, type ScaleBenchmarkOptions, type ShardRun } from './core/scale/benchmark.js';
+export { runScaleSize, type ScaleSizeResult, type StageRecord } from './core/scale/size-run.js';
+export { fitPowerLaw, fitStages, type PowerFit, type StageFit } from './core/scale/cost.js';
+export { projectScale, type ScaleProjection, type ScaleTarget } from './core/scale/projection.js';
+export { writeScaleReport, scaleMarkdown } from './core/scale/report.js';
+export { exportForSparkAls, importSparkAlsFactors, writeSparkAlsLayout, type SparkExportResult } from './core/scale/spark.js';
+
 // Online experiments in `recsys serve`: A/B and Thompson allocation over served models, canary, guardrails, export
 export { parseExperimentsConfig, loadExperimentsFile, type ExperimentConfig, type ExperimentsConfig } from './core/experiments/config.js';
 export { ExperimentEngine, hash01, type Assignment, type ArmView, type EngineView, type RollbackInfo } from './core/experiments/engine.js';

@@ -161,7 +161,8 @@ export class SharedArena {
 
   /** A 64-byte aligned block of `bytes` bytes (contents unspecified). */
   alloc(bytes: number): number {
-    const ptr = (this.top + 63) & ~63;
+    // Not `& ~63`: bitwise operators wrap at 2^31, and arenas past 2 GiB (100M-interaction fits) are real.
+    const ptr = Math.ceil(this.top / 64) * 64;
     const end = ptr + Math.max(bytes, 0);
     const have = this.memory.buffer.byteLength;
     if (end > have) {
