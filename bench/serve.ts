@@ -23,6 +23,7 @@
  *          --only bare,lru,l1,l2,l3,1m (a subset)  --users N (users of the 20k-item model, default 100,000)
  *          --rounds N (interleaved rounds of the 20k-item rows, default 3)
  *          --redis-url URL  --c1m 1,4,16 (connections for the 1M-item L3 rows)
+ *          --no-experiments (skip the experiment layer's overhead run, bench/experiments.ts --only overhead, that follows)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -548,3 +549,10 @@ async function sweepMain(): Promise<void> {
 
 if (args.includes('--sweep')) await sweepMain();
 else await main();
+
+// The experiment layer's added latency on a cached request (issue: < 0.5 ms p99) belongs to the
+// serving numbers: measured by bench/experiments.ts in its own process, appended after these.
+if (!args.includes('--no-experiments')) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/experiments.ts'), '--only', 'overhead', '--seconds', '5', '--rounds', '3', ...(APPEND ? [] : ['--no-append'])], { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = 1;
+}

@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/core/serving/app.js';
 import { closeRedis, type RedisClient } from '../../src/core/serving/cache/redis.js';
 import { parseExperimentsConfig } from '../../src/core/experiments/config.js';
-import { ExperimentKeys } from '../../src/core/experiments/store.js';
+import { ExperimentKeys, impressionsOf } from '../../src/core/experiments/store.js';
 import { closeAlsPool } from '../../src/core/models/als/pool.js';
 import { NO_REDIS_REASON, REDIS_URL, connect, dropPrefix, tinyAls, tinyPopularity, uniquePrefix } from '../serving/fixtures.js';
 
@@ -88,14 +88,23 @@ test('a request is assigned, logged, and its clicks attributed once, by request 
   const arm = r.experiment!.arm;
   assert.deepEqual(await redis.hgetall(keys.stats('ab')), { [`imp:${arm}`]: '2', [`clk:${arm}`]: '2', [`conv:${arm}`]: '1' });
   const log = (await redis.xrange(keys.log('ab'), '-', '+')) as Array<[string, string[]]>;
-  const kinds = log.map(([, f]) => f[1]);
-  assert.deepEqual(kinds, ['imp', 'imp', 'clk', 'clk', 'conv']);
-  const imp = Object.fromEntries(log[0][1].reduce<string[][]>((acc, v, i) => (i % 2 ? acc[acc.length - 1].push(v) : acc.push([v]), acc), []));
-  assert.equal(imp.rid, r.requestId);
-  assert.equal(imp.arm, arm);
-  assert.equal(imp.p, '0.5');
-  assert.equal(imp.user, 'u0');
-  assert.deepEqual(imp.items.split('\t'), r.items.map((i) => i.itemId), 'items in position order');
+  const fieldsOf = (list: string[]): Record<string, string> => Object.fromEntries(list.reduce<string[][]>((acc, v, i) => (i % 2 ? acc[acc.length - 1].push(v) : acc.push([v]), acc), []));
+  // Impression entries (one per flushed batch: one or two here, depending on the 10 ms timer), then the rewards.
+  const kinds = log.map(([, f]) => fieldsOf(f).t);
+  const nImp = kinds.filter((k) => k === 'imp').length;
+  assert.ok(nImp === 1 || nImp === 2, `${nImp} impression entries`);
+  assert.deepEqual(kinds.slice(nImp), ['clk', 'clk', 'conv']);
+  const entry = fieldsOf(log[0][1]);
+  const lines = entry.b.split('\n');
+  assert.equal(entry.n, String(lines.length));
+  const [user, rid, loggedArm, ts, p, ...items] = lines[0].split('\t');
+  assert.equal(user, 'u0');
+  assert.equal(rid, r.requestId);
+  assert.equal(loggedArm, arm);
+  assert.ok(Math.abs(Number(ts) - Date.now()) < 60_000, `impression time ${ts}`);
+  assert.equal(p, '0.5');
+  assert.deepEqual(items, r.items.map((i) => i.itemId), 'items in position order');
+  assert.deepEqual(log.slice(0, nImp).flatMap(([, f]) => impressionsOf(fieldsOf(f))).map((x) => x.requestId), [r.requestId, again.requestId]);
 
   const metrics = (await a.inject('/metrics')).body;
   assert.match(metrics, new RegExp(`recsys_experiment_impressions\\{experiment="ab",arm="${arm}"\\} 2`));
@@ -121,14 +130,13 @@ test('opt-out: the control, unpersonalised, not logged; deletion purges the user
   await rec(a, 'u2');
   await rec(a, 'u2');
   await a.recsys.experiments!.tickAll(); // writes the queued impressions
-  const before = (await redis.xrange(keys.log('privacy'), '-', '+')) as Array<[string, string[]]>;
-  assert.equal(before.filter(([, f]) => f.includes('u2')).length, 2);
+  const usersIn = async (): Promise<string[]> => ((await redis.xrange(keys.log('privacy'), '-', '+')) as Array<[string, string[]]>).flatMap(([, f]) => impressionsOf(Object.fromEntries(f.reduce<string[][]>((acc, v, i) => (i % 2 ? acc[acc.length - 1].push(v) : acc.push([v]), acc), []))).map((x) => x.userId));
+  assert.deepEqual((await usersIn()).sort(), ['u1', 'u2', 'u2']);
   const del = await a.inject({ method: 'DELETE', url: '/admin/users/u2', headers: auth });
   assert.equal(del.statusCode, 200);
   assert.equal(del.json().purged.experimentLogEntries, 2);
   assert.equal(del.json().purged.experimentKeys, 1, 'the recent-impressions list');
-  const afterDel = (await redis.xrange(keys.log('privacy'), '-', '+')) as Array<[string, string[]]>;
-  assert.equal(afterDel.filter(([, f]) => f.includes('u2')).length, 0);
+  assert.deepEqual(await usersIn(), ['u1']);
   assert.equal(await redis.exists(keys.recent('privacy', 'u2')), 0);
   // The aggregate counters stay (they hold no user id).
   assert.equal(await redis.hget(keys.stats('privacy'), 'imp:als'), '3');

@@ -291,8 +291,13 @@ export class ExperimentEngine {
 
   /** Log a served list. Resolves to whether Redis took it. */
   recordImpression(a: Assignment, userId: string, requestId: string, itemIds: readonly string[], tsMs = this.now()): Promise<boolean> {
+    return new Promise((resolve) => this.queueImpression(a, userId, requestId, itemIds, tsMs, resolve));
+  }
+
+  /** Log a served list without waiting (the request path): queued, written with the next batch. */
+  queueImpression(a: Assignment, userId: string, requestId: string, itemIds: readonly string[], tsMs = this.now(), done?: (ok: boolean) => void): void {
     const cfg = this.config;
-    return this.store.recordImpression(cfg.id, { requestId, arm: a.arm, propensity: a.propensity, userId, itemIds, tsMs }, this.bucket(tsMs), cfg.streamMaxLen, cfg.recentImpressions, cfg.attributionWindowSeconds * 1000);
+    this.store.queueImpression(cfg.id, { requestId, arm: a.arm, propensity: a.propensity, userId, itemIds, tsMs }, this.bucket(tsMs), cfg.streamMaxLen, cfg.recentImpressions, cfg.attributionWindowSeconds * 1000, done);
   }
 
   private bucket(ms: number): number {

@@ -19,7 +19,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { RecsysError } from '../errors.js';
-import type { ExperimentStore } from './store.js';
+import { impressionsOf, type ExperimentStore } from './store.js';
 
 export interface ExportOptions {
   reward?: 'click' | 'conversion';
@@ -51,21 +51,19 @@ export async function exportExperimentLog(store: ExperimentStore, experiment: st
     const known = await store.registered();
     throw new RecsysError('RECSYS_ERR_USAGE', `no experiment '${experiment}' under key prefix '${store.keys.prefix}'. Known: ${known.length ? known.sort().join(', ') : 'none'}`, { flag: '--experiment' });
   }
-  // Impressions in log order; rewards set the flag of their impression (they always come after it).
+  // Impressions, one row each (a log entry holds a flushed batch of them, see store.ts), ordered by
+  // impression time (a purge rewrites entries at the end of the stream); rewards mark their
+  // impression's row once every entry has been read.
   const rows: Array<{ ts: number; rid: string; arm: string; p: string; reward: number }> = [];
-  const index = new Map<string, number>();
-  let orphanRewards = 0;
+  const rewarded = new Set<string>();
   const done = await store.call('x_export', (r) =>
     store.scanLog(r, experiment, (page) => {
       for (const e of page) {
         const f = e.fields;
         if (f.t === 'imp') {
-          index.set(f.rid, rows.length);
-          rows.push({ ts: Number(f.ts) / 1000, rid: f.rid, arm: f.arm, p: f.p, reward: 0 });
+          for (const imp of impressionsOf(f)) rows.push({ ts: imp.tsMs / 1000, rid: imp.requestId, arm: imp.arm, p: String(imp.propensity), reward: 0 });
         } else if (f.t === kind) {
-          const i = index.get(f.rid);
-          if (i === undefined) orphanRewards++;
-          else rows[i].reward = 1;
+          rewarded.add(f.rid);
         }
       }
     }).then(() => true),
@@ -73,6 +71,15 @@ export async function exportExperimentLog(store: ExperimentStore, experiment: st
   if (done !== true) throw new RecsysError('RECSYS_ERR_REDIS', `could not read the log of experiment '${experiment}' from Redis`);
   if (rows.length === 0) throw new RecsysError('RECSYS_ERR_USAGE', `experiment '${experiment}' has no impressions in its log yet: serve some traffic first`, { flag: '--experiment' });
 
+  rows.sort((a, b) => a.ts - b.ts); // stable: a batch keeps its order
+  const index = new Map<string, number>();
+  for (let i = 0; i < rows.length; i++) index.set(rows[i].rid, i);
+  let orphanRewards = 0;
+  for (const rid of rewarded) {
+    const i = index.get(rid);
+    if (i === undefined) orphanRewards++;
+    else rows[i].reward = 1;
+  }
   await mkdir(dirname(path), { recursive: true });
   const out = createWriteStream(path);
   const write = async (line: string): Promise<void> => {

@@ -7,7 +7,7 @@
  * The serving routes use it as follows:
  *  - GET recommendations without ?model=: `active.assign(user)` → serve that arm's model → if the
  *    user opted out (the list says 'opted-out-popularity'), serve the control instead and log
- *    nothing; otherwise `recordImpression` (not awaited: the response does not wait for Redis);
+ *    nothing; otherwise `recordImpression` (queued: the response does not wait for Redis);
  *  - POST /v1/events: `attribute(events)`;
  *  - DELETE /admin/users/:id: `purgeUser(id)`.
  */
@@ -71,6 +71,12 @@ export class ExperimentManager {
     this.metrics = opts.registry ? new ExperimentMetrics(opts.registry, () => this.views()) : null;
     this.log = opts.log ?? ((level, message) => process.stderr.write(`[experiments] ${level}: ${message}\n`));
     this.source = opts.file ? resolve(opts.file) : null;
+    const metrics = this.metrics;
+    if (metrics) {
+      this.store.onWritten = (experiment, perArm, ok) => {
+        for (const [arm, n] of perArm) metrics.impressionsLogged.inc({ experiment, arm, result: ok ? 'ok' : 'failed' }, n);
+      };
+    }
   }
 
   /** Load, publish the configs to Redis, read the shared state once, start timers and the watcher. */
@@ -166,14 +172,19 @@ export class ExperimentManager {
     for (const e of this.engines) await e.tick();
   }
 
-  /** Log an impression of the active experiment and count it in the metrics. */
-  recordImpression(a: Assignment, userId: string, requestId: string, itemIds: readonly string[]): Promise<boolean> {
-    const engine = this.engines.find((e) => e.id === a.experiment);
-    if (!engine) return Promise.resolve(false);
-    return engine.recordImpression(a, userId, requestId, itemIds).then((ok) => {
-      this.metrics?.impressionsLogged.inc({ experiment: a.experiment, arm: a.arm, result: ok ? 'ok' : 'failed' });
-      return ok;
-    });
+  /**
+   * Log an impression of the active experiment (queued: the request does not wait; the metrics
+   * count it, ok or failed, when its batch is written).
+   */
+  recordImpression(a: Assignment, userId: string, requestId: string, itemIds: readonly string[]): void {
+    const engines = this.engines;
+    for (let i = 0; i < engines.length; i++) {
+      if (engines[i].id === a.experiment) {
+        engines[i].queueImpression(a, userId, requestId, itemIds);
+        return;
+      }
+    }
+    this.metrics?.impressionsLogged.inc({ experiment: a.experiment, arm: a.arm, result: 'failed' });
   }
 
   /** Attribute events to impressions of the active experiment; returns rewards counted. */

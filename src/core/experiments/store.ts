@@ -10,7 +10,11 @@
  *   <p>:x:{<exp>}:stats                  hash: imp:<arm>, clk:<arm>, conv:<arm> → counts
  *   <p>:x:{<exp>}:series                 hash: <bucketStartSec>|imp|<arm> (and clk, conv) → counts
  *   <p>:x:{<exp>}:state                  hash: rollback:<arm> → JSON reason; canary:<arm>:step/since/base
- *   <p>:x:{<exp>}:log                    stream: t=imp (rid arm p user items ts) and t=clk|conv (rid arm user item pos ts)
+ *   <p>:x:{<exp>}:log                    stream: t=imp n=<count> b=<batch> (one entry per flushed batch of impressions,
+ *                                        b = lines "user\trid\tarm\tts\tp\titem1\titem2…" joined by "\n"; see
+ *                                        impressionsOf, which also reads the earlier one-impression entries
+ *                                        t=imp rid arm p user items ts), t=clk|conv (rid arm user item pos ts),
+ *                                        t=rollback (arm reason ts)
  *   <p>:x:<exp>:recent:{<user>}          list: "rid\tarm\tts\tp\titem1\titem2…", newest first, TTL = window
  *   <p>:x:<exp>:rewarded:{<user>}        set: "rid|clk", "rid|conv" already counted (one reward per impression)
  *   <p>:x:<exp>:assign:{<user>}          "arm\tpropensity" (thompson, assignment=user), TTL = stickySeconds
@@ -69,32 +73,36 @@ local f = {}
 for i = 4, #ARGV do f[#f + 1] = ARGV[i] end
 return redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', unpack(f))`;
 
-// KEYS: stats, series, log. ARGV: stream max length, n stats increments, (field, by)…, n series
-// increments, (field, by)…, then per impression: rid, arm, p, user, items, ts. A batch of impressions
-// in one call: the request path only queues (see ExperimentStore.recordImpression).
+// KEYS: stats, series, log, then (standalone Redis) the recent lists of the batch's n impressions.
+// ARGV: stream max length, packed batch, n impressions, recent max entries, window ms, n stats
+// increments, (field, by)…, n series increments, (field, by)…, then (standalone) one recent entry
+// per recent key. One call per flushed batch: the counters, ONE stream entry holding the whole
+// batch (t=imp n=<count> b=<lines>, see impressionsOf) and the users' recent lists. On a Redis
+// Cluster the recent lists live in other slots: the caller passes none and writes them per user.
 const COUNT_IMPRESSIONS = `
-local i = 2
+local i = 6
 local n = tonumber(ARGV[i])
 i = i + 1
 for k = 1, n do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) i = i + 2 end
 n = tonumber(ARGV[i])
 i = i + 1
 for k = 1, n do redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1]) i = i + 2 end
-while i + 5 <= #ARGV do
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 't', 'imp', 'rid', ARGV[i], 'arm', ARGV[i + 1], 'p', ARGV[i + 2], 'user', ARGV[i + 3], 'items', ARGV[i + 4], 'ts', ARGV[i + 5])
-  i = i + 6
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 't', 'imp', 'n', ARGV[3], 'b', ARGV[2])
+local max = tonumber(ARGV[4])
+for k = 4, #KEYS do
+  if redis.call('LPUSH', KEYS[k], ARGV[i]) > max then redis.call('LTRIM', KEYS[k], 0, max - 1) end
+  redis.call('PEXPIRE', KEYS[k], ARGV[5])
+  i = i + 1
 end
 return 1`;
 
-// KEYS: recent lists of n users. ARGV: max entries, window ms, then one entry per key. Standalone
-// Redis only (the keys live in different cluster slots).
-const RECENT_MANY = `
-for k = 1, #KEYS do
-  redis.call('LPUSH', KEYS[k], ARGV[k + 2])
-  redis.call('LTRIM', KEYS[k], 0, tonumber(ARGV[1]) - 1)
-  redis.call('PEXPIRE', KEYS[k], ARGV[2])
-end
-return 1`;
+// KEYS: log. ARGV: entry id, rewritten batch ('' = none left), its impression count. Deletion of a
+// user from one batched entry: the entry is removed and (when other users' impressions remain)
+// appended again without the user's lines. Atomic: of two concurrent purges only one rewrites.
+const REWRITE = `
+local d = redis.call('XDEL', KEYS[1], ARGV[1])
+if d == 1 and ARGV[2] ~= '' then redis.call('XADD', KEYS[1], '*', 't', 'imp', 'n', ARGV[3], 'b', ARGV[2]) end
+return d`;
 
 // KEYS: recent list. ARGV: entry, max entries, window ms.
 const RECENT = `
@@ -171,7 +179,7 @@ class Script {
 const COUNT_SCRIPT = new Script(COUNT);
 const COUNT_IMPRESSIONS_SCRIPT = new Script(COUNT_IMPRESSIONS);
 const RECENT_SCRIPT = new Script(RECENT);
-const RECENT_MANY_SCRIPT = new Script(RECENT_MANY);
+const REWRITE_SCRIPT = new Script(REWRITE);
 const ATTRIBUTE_SCRIPT = new Script(ATTRIBUTE);
 const STICKY_SCRIPT = new Script(STICKY);
 const ADVANCE_SCRIPT = new Script(ADVANCE);
@@ -206,6 +214,45 @@ export interface LogEntry {
   fields: Record<string, string>;
 }
 
+/** One open (or sealed) batch of queued impressions of one experiment: one stream entry once written. */
+interface ImpressionBatch {
+  exp: string;
+  maxLen: number;
+  recentMax: number;
+  windowMs: number;
+  n: number;
+  /** The stream entry's `b` field: one line per impression, see impressionsOf. */
+  log: string;
+  users: string[];
+  /** Per impression, the recent-list entry "rid\tarm\tts\tp\titem1\titem2…". */
+  entries: string[];
+  stats: Map<string, number>;
+  series: Map<number, Map<string, number>>;
+  done: Array<((ok: boolean) => void) | undefined> | null;
+}
+
+function newBatch(exp: string, maxLen: number, recentMax: number, windowMs: number): ImpressionBatch {
+  return { exp, maxLen, recentMax, windowMs, n: 0, log: '', users: [], entries: [], stats: new Map(), series: new Map(), done: null };
+}
+
+/**
+ * The impressions of one log entry: a batched entry (t=imp n=<count> b=<lines>, one line per
+ * impression "user\trid\tarm\tts\tp\titem1\titem2…", lines joined by "\n"; ids never hold tabs
+ * or newlines: the routes' schemas refuse them), or a single one (t=imp rid arm p user items ts,
+ * the earlier layout).
+ */
+export function impressionsOf(fields: Record<string, string>): ImpressionRecord[] {
+  if (fields.t !== 'imp') return [];
+  if (fields.b === undefined) {
+    return [{ requestId: fields.rid, arm: fields.arm, propensity: Number(fields.p), userId: fields.user, itemIds: fields.items ? fields.items.split('\t') : [], tsMs: Number(fields.ts) }];
+  }
+  if (fields.b === '') return [];
+  return fields.b.split('\n').map((line) => {
+    const [userId, requestId, arm, ts, p, ...itemIds] = line.split('\t');
+    return { requestId, arm, propensity: Number(p), userId, itemIds, tsMs: Number(ts) };
+  });
+}
+
 export class ExperimentStore {
   readonly keys: ExperimentKeys;
 
@@ -228,7 +275,7 @@ export class ExperimentStore {
   }
 
   async read(exp: string): Promise<SharedState | undefined> {
-    if (this.queued > 0) await this.flush();
+    await this.flush();
     return this.call('x_read', async (r) => {
       const [stats, state] = await Promise.all([r.hgetall(this.keys.stats(exp)), r.hgetall(this.keys.state(exp))]);
       return { stats, state };
@@ -237,73 +284,135 @@ export class ExperimentStore {
 
   /**
    * Count an impression (stats, series, log) and remember it for the user's attribution. Queued:
-   * impressions are written in batches (one script call per experiment for the counters and the
-   * log, one per impression for the user's recent list) every `flushMs` or `maxBatch`
-   * impressions, so a request pays for a push onto an array, not for Redis. Resolves when written
-   * (true) or dropped because Redis was unavailable (false). Attribution and refreshes flush first.
+   * the request path appends the impression to the experiment's open batch (string appends and a
+   * few counter bumps, no Redis, no promise); `flushMs` after the first queued impression, or as
+   * soon as a batch holds `maxBatch`, the batches are written, one Lua call (one round trip, one
+   * stream entry) per batch, yielding to the event loop (setImmediate) between batches.
+   * `done`, when given, is called with whether Redis took the impression. Attribution, refreshes,
+   * purges and close() flush first.
    */
-  recordImpression(exp: string, rec: ImpressionRecord, bucketSec: number, maxLen: number, recentMax: number, windowMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      let q = this.queue.get(exp);
-      if (!q) this.queue.set(exp, (q = { maxLen, entries: [] }));
-      q.entries.push({ rec, bucketSec, recentMax, windowMs, resolve });
-      this.queued++;
-      if (this.queued >= this.maxBatch) void this.flush();
-      else if (!this.timer) {
-        this.timer = setTimeout(() => void this.flush(), this.flushMs);
-        this.timer.unref?.();
-      }
-    });
+  queueImpression(exp: string, rec: ImpressionRecord, bucketSec: number, maxLen: number, recentMax: number, windowMs: number, done?: (ok: boolean) => void): void {
+    let b = this.open.get(exp);
+    if (!b) this.open.set(exp, (b = newBatch(exp, maxLen, recentMax, windowMs)));
+    const items = rec.itemIds;
+    let entry = `${rec.requestId}\t${rec.arm}\t${rec.tsMs}\t${rec.propensity}`;
+    for (let j = 0; j < items.length; j++) entry += `\t${items[j]}`;
+    b.log += b.n === 0 ? `${rec.userId}\t${entry}` : `\n${rec.userId}\t${entry}`;
+    b.n++;
+    b.users.push(rec.userId);
+    b.entries.push(entry);
+    b.stats.set(rec.arm, (b.stats.get(rec.arm) ?? 0) + 1);
+    let sb = b.series.get(bucketSec);
+    if (!sb) b.series.set(bucketSec, (sb = new Map()));
+    sb.set(rec.arm, (sb.get(rec.arm) ?? 0) + 1);
+    if (done) (b.done ??= new Array<((ok: boolean) => void) | undefined>(b.n - 1)).push(done);
+    else b.done?.push(undefined);
+    this.queued++;
+    if (b.n >= this.maxBatch) {
+      this.sealed.push(b);
+      this.open.delete(exp);
+      if (!this.immediate) this.immediate = setImmediate(() => void this.flush().catch(() => undefined));
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.flushMs);
+      this.timer.unref?.();
+    }
   }
 
-  private queue = new Map<string, { maxLen: number; entries: Array<{ rec: ImpressionRecord; bucketSec: number; recentMax: number; windowMs: number; resolve: (ok: boolean) => void }> }>();
+  /** queueImpression, resolving when written (true) or dropped because Redis was unavailable (false). */
+  recordImpression(exp: string, rec: ImpressionRecord, bucketSec: number, maxLen: number, recentMax: number, windowMs: number): Promise<boolean> {
+    return new Promise((resolve) => this.queueImpression(exp, rec, bucketSec, maxLen, recentMax, windowMs, resolve));
+  }
+
+  /** Called after each batch write with the impressions per arm it held (metrics). */
+  onWritten: ((exp: string, perArm: ReadonlyMap<string, number>, ok: boolean) => void) | null = null;
+
+  private open = new Map<string, ImpressionBatch>();
+  private sealed: ImpressionBatch[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  /** The writes in flight, in order: a flush waits for the earlier ones (attribution sees them). */
+  private tail: Promise<void> = Promise.resolve();
   flushMs = 10;
-  maxBatch = 16;
+  /**
+   * Impressions per stream entry (and per Lua call). A script holds Redis for ~10 µs per impression
+   * (mostly the users' recent lists), so 64 keeps one under a millisecond for the other clients.
+   */
+  maxBatch = 64;
 
-  /** Write every queued impression now. */
-  async flush(): Promise<void> {
+  /** Impressions queued and not yet handed to Redis. */
+  get pending(): number {
+    return this.queued;
+  }
+
+  /** Write every queued impression now; resolves when they (and any earlier writes) are written. */
+  flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.queued === 0) return;
-    const batches = this.queue;
-    this.queue = new Map();
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = null;
+    if (this.queued === 0) return this.tail;
+    const batches = this.sealed;
+    for (const b of this.open.values()) batches.push(b);
+    this.sealed = [];
+    this.open = new Map();
     this.queued = 0;
-    await Promise.all(
-      [...batches].map(async ([exp, q]) => {
-        const stats = new Map<string, number>();
-        const series = new Map<string, number>();
-        const entries: string[] = [];
-        for (const { rec, bucketSec } of q.entries) {
-          stats.set(`imp:${rec.arm}`, (stats.get(`imp:${rec.arm}`) ?? 0) + 1);
-          const f = `${bucketSec}|imp|${rec.arm}`;
-          series.set(f, (series.get(f) ?? 0) + 1);
-          entries.push(rec.requestId, rec.arm, String(rec.propensity), rec.userId, rec.itemIds.join('\t'), String(rec.tsMs));
-        }
-        const argv = [String(q.maxLen), String(stats.size), ...[...stats].flatMap(([f, n]) => [f, String(n)]), String(series.size), ...[...series].flatMap(([f, n]) => [f, String(n)]), ...entries];
-        const recentEntry = (rec: ImpressionRecord): string => {
-          const items = rec.itemIds.join('\t');
-          return `${rec.requestId}\t${rec.arm}\t${rec.tsMs}\t${rec.propensity}${items ? `\t${items}` : ''}`;
-        };
-        const ok = await this.call('x_impression', async (r) => {
-          const counters = COUNT_IMPRESSIONS_SCRIPT.run(r, [this.keys.stats(exp), this.keys.series(exp), this.keys.log(exp)], argv);
-          // One call for every user's list on a standalone Redis; one per user on a cluster (different slots).
-          const first = q.entries[0];
-          const recents = r instanceof Cluster
-            ? q.entries.map(({ rec, recentMax, windowMs }) => RECENT_SCRIPT.run(r, [this.keys.recent(exp, rec.userId)], [recentEntry(rec), String(recentMax), String(windowMs)]))
-            : [RECENT_MANY_SCRIPT.run(r, q.entries.map((e) => this.keys.recent(exp, e.rec.userId)), [String(first.recentMax), String(first.windowMs), ...q.entries.map((e) => recentEntry(e.rec))])];
-          await Promise.all([counters, ...recents]);
-          return true;
-        });
-        for (const e of q.entries) e.resolve(ok === true);
-      }),
-    );
+    const run = this.tail.then(() => this.writeBatches(batches));
+    // The chain goes on after a failed write (its impressions are reported failed; the caller of
+    // this flush gets the error, a timer's flush drops it).
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeBatches(batches: ImpressionBatch[]): Promise<void> {
+    let error: unknown = null;
+    for (let k = 0; k < batches.length; k++) {
+      // Let requests in between two batches: a flush never holds the event loop for more than one.
+      if (k > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      try {
+        await this.writeBatch(batches[k]);
+      } catch (e) {
+        error ??= e;
+        this.finish(batches[k], false);
+      }
+    }
+    if (error !== null) throw error;
+  }
+
+  private finish(b: ImpressionBatch, ok: boolean): void {
+    this.onWritten?.(b.exp, b.stats, ok);
+    if (b.done) for (const d of b.done) d?.(ok);
+  }
+
+  private async writeBatch(b: ImpressionBatch): Promise<void> {
+    const exp = b.exp;
+    const argv: string[] = [String(Math.max(1, Math.ceil(b.maxLen / b.n))), b.log, String(b.n), String(b.recentMax), String(b.windowMs), String(b.stats.size)];
+    for (const [arm, n] of b.stats) argv.push(`imp:${arm}`, String(n));
+    let nSeries = 0;
+    for (const m of b.series.values()) nSeries += m.size;
+    argv.push(String(nSeries));
+    for (const [bucket, m] of b.series) for (const [arm, n] of m) argv.push(`${bucket}|imp|${arm}`, String(n));
+    const ok = await this.call('x_impression', async (r) => {
+      const keys = [this.keys.stats(exp), this.keys.series(exp), this.keys.log(exp)];
+      if (r instanceof Cluster) {
+        // The users' recent lists are in other slots: one call per user, pipelined with the batch's.
+        await Promise.all([
+          COUNT_IMPRESSIONS_SCRIPT.run(r, keys, argv),
+          ...b.users.map((u, j) => RECENT_SCRIPT.run(r, [this.keys.recent(exp, u)], [b.entries[j], String(b.recentMax), String(b.windowMs)])),
+        ]);
+      } else {
+        for (const u of b.users) keys.push(this.keys.recent(exp, u));
+        for (const e of b.entries) argv.push(e);
+        await COUNT_IMPRESSIONS_SCRIPT.run(r, keys, argv);
+      }
+      return true;
+    });
+    this.finish(b, ok === true);
   }
 
   /** Match an event to an impression of the user (by request id, or the newest listing the item). */
   async attribute(exp: string, userId: string, itemId: string, requestId: string | null, eventMs: number, windowMs: number, kind: 'clk' | 'conv'): Promise<Attribution | null | undefined> {
-    if (this.queued > 0) await this.flush();
+    await this.flush();
     return this.call('x_attribute', async (r) => {
       const reply = await ATTRIBUTE_SCRIPT.run<[string, string, number, string, string] | null>(r, [this.keys.recent(exp, userId), this.keys.rewarded(exp, userId)], [requestId ?? '', itemId, String(eventMs), String(windowMs), kind]);
       if (!reply) return null;
@@ -352,15 +461,36 @@ export class ExperimentStore {
     await this.call('x_reset', (r) => r.del(this.keys.stats(exp), this.keys.series(exp), this.keys.state(exp), this.keys.log(exp)));
   }
 
-  /** A user's impressions and rewards: recent list, reward marks, sticky arm, log entries. Returns log entries deleted. */
+  /**
+   * A user's impressions and rewards: recent list, reward marks, sticky arm, and the log: reward
+   * entries of the user are deleted; a batched impression entry holding the user's impressions is
+   * rewritten without them (deleted, and appended again when other users' impressions remain — so
+   * the export orders impressions by their timestamp, not by stream position). Returns the user's
+   * log records removed (impressions + rewards) and the keys deleted.
+   */
   async purgeUser(exp: string, userId: string): Promise<{ logEntries: number; keys: number } | undefined> {
-    if (this.queued > 0) await this.flush();
+    await this.flush();
     return this.call('x_purge', async (r) => {
       const keys = await r.del(this.keys.recent(exp, userId), this.keys.rewarded(exp, userId), this.keys.assign(exp, userId));
+      const log = this.keys.log(exp);
       let logEntries = 0;
       await this.scanLog(r, exp, async (page) => {
-        const mine = page.filter((e) => e.fields.user === userId).map((e) => e.id);
-        if (mine.length > 0) logEntries += await r.xdel(this.keys.log(exp), ...mine);
+        const whole: string[] = [];
+        const rewrites: Array<{ id: string; batch: string; n: number; removed: number }> = [];
+        for (const e of page) {
+          const f = e.fields;
+          if (f.t === 'imp' && f.b !== undefined) {
+            const lines = f.b.split('\n');
+            const kept = lines.filter((line) => line.slice(0, line.indexOf('\t')) !== userId);
+            if (kept.length < lines.length) rewrites.push({ id: e.id, batch: kept.join('\n'), n: kept.length, removed: lines.length - kept.length });
+          } else if (f.user === userId) {
+            whole.push(e.id);
+          }
+        }
+        if (whole.length > 0) logEntries += await r.xdel(log, ...whole);
+        for (const w of rewrites) {
+          if ((await REWRITE_SCRIPT.run<number>(r, [log], [w.id, w.batch, String(w.n)])) === 1) logEntries += w.removed;
+        }
       });
       return { logEntries, keys };
     });

@@ -56,7 +56,7 @@ export const recommendationsRoute: FastifyPluginAsyncTypebox<{ ctx: ServingConte
         return assignment.arm === control ? result : ctx.service.recommend(ctx.models.pick(control), query);
       }
       const requestId = `${bootId}-${(++counter).toString(36)}`;
-      void ctx.experiments!.recordImpression(assignment, query.userId, requestId, result.items.map((i) => i.itemId));
+      ctx.experiments!.recordImpression(assignment, query.userId, requestId, result.items.map((i) => i.itemId));
       return { ...result, requestId, experiment: { id: assignment.experiment, arm: assignment.arm, propensity: assignment.propensity } };
     },
   );
