@@ -104,6 +104,15 @@ async function readStrings(store: Store, sql: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * SQL for one (user, item) pair's matrix value: the event weights applied per row, then combined
+ * by `mode`, over a GROUP BY user_id, product_id of the interactions table. Exported so that every
+ * consumer of the interactions (the Spark export) computes exactly the matrix's values.
+ */
+export function pairValueSql(mode: ValueMode, weights: Record<string, number>): string {
+  return aggregateSql(mode, weightSql(weights));
+}
+
 function weightSql(weights: Record<string, number>): string {
   const entries = Object.entries(weights).filter(([, w]) => w !== 1);
   if (entries.length === 0) return '1.0';
@@ -125,8 +134,8 @@ function aggregateSql(mode: ValueMode, w: string): string {
   }
 }
 
-/** ORDER BY for deterministic dense ids: numeric ids numerically, then strings. */
-const ID_ORDER = 'TRY_CAST(id AS HUGEINT) NULLS LAST, id';
+/** ORDER BY for deterministic dense ids: numeric ids numerically, then strings (shared by the Spark export). */
+export const ID_ORDER = 'TRY_CAST(id AS HUGEINT) NULLS LAST, id';
 
 /** Builds the users × items matrix from the store's interactions (see the module comment). */
 export async function loadInteractionMatrix(store: Store, opts: MatrixOptions = {}): Promise<InteractionMatrix> {

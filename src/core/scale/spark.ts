@@ -27,7 +27,7 @@ import type { DuckDBFloatVector, DuckDBIntegerVector, DuckDBListVector, DuckDBVa
 import { RecsysError } from '../errors.js';
 import { IdMap } from '../data/matrix.js';
 import { type Store, sqlString, validateWeights } from '../data/store.js';
-import type { ValueMode } from '../data/load-matrix.js';
+import { ID_ORDER, pairValueSql, type ValueMode } from '../data/load-matrix.js';
 import { AlsModel } from '../models/als/als.js';
 
 export const SPARK_INTERACTIONS_DIR = 'interactions';
@@ -65,27 +65,6 @@ function dirBytes(path: string): number {
   let total = 0;
   for (const e of readdirSync(path)) total += dirBytes(join(path, e));
   return total;
-}
-
-function weightSql(weights: Record<string, number>): string {
-  const entries = Object.entries(weights).filter(([, w]) => w !== 1);
-  if (entries.length === 0) return '1.0';
-  return `(CASE interaction_type ${entries.map(([t, w]) => `WHEN ${sqlString(t)} THEN ${w}::DOUBLE`).join(' ')} ELSE 1.0 END)`;
-}
-
-function aggregateSql(mode: ValueMode, w: string): string {
-  switch (mode) {
-    case 'sum':
-      return `sum(${w} * value)`;
-    case 'max':
-      return `max(${w} * value)`;
-    case 'last':
-      return `arg_max(${w} * value, {'t': coalesce(timestamp, '-infinity'::TIMESTAMP), 'r': rowid})`;
-    case 'binary':
-      return '1.0';
-    default:
-      throw new RecsysError('RECSYS_ERR_USAGE', `unknown value mode ${String(mode)}; use sum, max, last or binary`, { flag: '--value-mode' });
-  }
 }
 
 /** (idx INTEGER, id VARCHAR) temp table from an id map, appended in data chunks. */
@@ -128,7 +107,6 @@ export async function exportForSparkAls(store: Store, opts: SparkExportOptions):
   const conn = store.connection;
   const usersT = store.tempName('spark_users');
   const itemsT = store.tempName('spark_items');
-  const ID_ORDER = 'TRY_CAST(id AS HUGEINT) NULLS LAST, id';
   try {
     if (opts.idMaps) {
       await idTable(conn, usersT, opts.idMaps.users);
@@ -140,7 +118,7 @@ export async function exportForSparkAls(store: Store, opts: SparkExportOptions):
     const nUsers = Number(await store.scalar(`SELECT count(*)::DOUBLE FROM ${usersT}`));
     const nItems = Number(await store.scalar(`SELECT count(*)::DOUBLE FROM ${itemsT}`));
     if (nUsers === 0) throw new RecsysError('RECSYS_ERR_STORE_EMPTY', `store ${store.path} has no interactions; run \`recsys ingest\` first`, { file: store.path });
-    const pairsSql = `SELECT user_id, product_id, ${aggregateSql(mode, weightSql(weights))} AS v FROM interactions ${where} GROUP BY user_id, product_id`;
+    const pairsSql = `SELECT user_id, product_id, ${pairValueSql(mode, weights)} AS v FROM interactions ${where} GROUP BY user_id, product_id`;
     const allPairs = Number(await store.scalar(`SELECT count(*)::DOUBLE FROM (SELECT DISTINCT user_id, product_id FROM interactions ${where})`));
     await store.run(
       `COPY (
