@@ -25,7 +25,6 @@
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { IdMap } from '../src/core/data/matrix.js';
@@ -40,6 +39,7 @@ import { ExperimentManager } from '../src/core/experiments/manager.js';
 import { simulateTraffic } from '../src/core/experiments/simulate.js';
 import { directCall } from '../src/core/experiments/store.js';
 import { wilson } from '../src/core/experiments/stats.js';
+import { load, sparePort, type LoadResult } from './loadgen.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -59,16 +59,6 @@ const CONCURRENT_RUNS = 8;
 const log = (s: string): void => console.log(s);
 const pct = (v: number, d = 1): string => `${(v * 100).toFixed(d)}%`;
 
-function sparePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
 /** Seeded synthetic ALS model (N(0, 1/√k) factors), 10 random training items per user. */
 function syntheticModels(nUsers: number, nItems: number, factors: number, names: string[]): ServingModel[] {
   const rng = new Rng(2026);
@@ -87,41 +77,6 @@ function syntheticModels(nUsers: number, nItems: number, factors: number, names:
   const itemIds = new IdMap(Array.from({ length: nItems }, (_, i) => `i${i}`));
   const recommender = AlsModel.fromFactors({ userIds, itemIds, userFactors, itemFactors, params: { alpha: 1, regularization: 0.05 } });
   return names.map((name) => new ServingModel({ recommender, name, history: { indptr, indices, values: new Float32Array(indices.length).fill(1) }, version: `bench-${name}` }));
-}
-
-interface LoadResult {
-  requests: number;
-  rps: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
-
-const LOADGEN = `
-import autocannon from 'autocannon';
-const o = JSON.parse(process.argv[1]);
-const times = [];
-let seed = 12345;
-const pick = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return o.paths[seed % o.paths.length]; };
-const inst = autocannon({ url: o.url, connections: o.connections, duration: o.seconds, ...(o.rate ? { overallRate: o.rate } : {}),
-  requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: pick() }) }] }, (err, res) => {
-  if (err) { console.error(err); process.exit(1); }
-  times.sort((a, b) => a - b);
-  const q = (p) => times.length ? times[Math.min(times.length - 1, Math.floor(p * times.length))] : NaN;
-  process.stdout.write(JSON.stringify({ requests: times.length, rps: times.length / o.seconds, p50: q(0.5), p95: q(0.95), p99: q(0.99), non2xx: res.non2xx, errors: res.errors + res.timeouts }));
-});
-inst.on('response', (_c, _s, _b, ms) => times.push(ms));
-`;
-
-function load(url: string, paths: string[], seconds: number, connections: number, rate = 0): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', LOADGEN, JSON.stringify({ url, paths, seconds, connections, rate })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited with ${code}`))));
-  });
 }
 
 interface RecBody {

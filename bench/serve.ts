@@ -28,7 +28,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
@@ -42,6 +41,7 @@ import { ServingModel } from '../src/core/serving/model.js';
 import { runPrecompute } from '../src/core/serving/precompute.js';
 import { IvfIndex, recallAtK } from '../src/core/serving/ann.js';
 import { FACTORS, HISTORY, MODELS, REQUEST_USERS, userPaths } from './serve-model.js';
+import { load, sparePort, type LoadResult } from './loadgen.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -57,54 +57,6 @@ const CONCURRENCY_1M = (flag('--c1m') ?? '1,4,16').split(',').map(Number);
 const ONLY = new Set((flag('--only') ?? 'bare,lru,l1,l2,l3,1m').split(','));
 const USERS_20K = Number(flag('--users') ?? 100000);
 const ROUNDS = Number(flag('--rounds') ?? 3);
-
-interface LoadResult {
-  requests: number;
-  rps: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
-
-// The load generator: autocannon in its own process, random user paths, every response time kept.
-const LOADGEN = `
-import autocannon from 'autocannon';
-const o = JSON.parse(process.argv[1]);
-const times = [];
-let seed = 12345;
-const pick = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return o.paths[seed % o.paths.length]; };
-const inst = autocannon({
-  url: o.url, connections: o.connections, duration: o.seconds,
-  requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: pick() }) }],
-}, (err, res) => {
-  if (err) { console.error(err); process.exit(1); }
-  times.sort((a, b) => a - b);
-  const q = (p) => times.length ? times[Math.min(times.length - 1, Math.floor(p * times.length))] : NaN;
-  process.stdout.write(JSON.stringify({ requests: times.length, rps: times.length / o.seconds, p50: q(0.5), p95: q(0.95), p99: q(0.99), non2xx: res.non2xx, errors: res.errors + res.timeouts }));
-});
-inst.on('response', (_c, _s, _b, ms) => times.push(ms));
-`;
-
-function load(url: string, paths: string[], seconds: number, connections: number): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', LOADGEN, JSON.stringify({ url, paths, seconds, connections })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited with ${code}`))));
-  });
-}
-
-function sparePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** Requests per answering tier, from the histogram's _count lines (other labels, if any, summed over). */
 function parseTierCounts(text: string): Record<string, number> {
@@ -352,7 +304,6 @@ async function main(): Promise<void> {
     console.log(`appended to ${file}`);
   }
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // --sweep: latency under load, the server in its own process.
